@@ -1,0 +1,65 @@
+"""Build one component from a config dict, turning bad input into one-line :class:`ConfigError`s."""
+import inspect
+import re
+
+from .errors import ConfigError, MplugRegistryError, close_match
+
+_UNEXPECTED = re.compile(r"unexpected keyword argument '(\w+)'")
+_MISSING = re.compile(r"missing \d+ required positional argument[s]?: (.+)$")
+
+
+def constructor_params(cls):
+    """``{name: default or inspect.Parameter.empty}`` of a class's constructor."""
+    try:
+        sig = inspect.signature(cls)
+    except (TypeError, ValueError):
+        return {}
+    return {n: p.default for n, p in sig.parameters.items()
+            if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)}
+
+
+def build_component(cfg, key, kind=None, registry=None, **extra):
+    """Build ``cfg`` (a dict with ``type``) from ``registry`` (default: MODELS).
+
+    ``key`` is the dotted config key used in error messages; ``kind`` the kind(s) the slot takes.
+    Already-built objects are returned as they are (after the kind check).
+    """
+    from .kinds import kind_of_class
+    if registry is None:
+        from .registry import MODELS as registry
+    if not isinstance(cfg, dict):
+        if kind is not None and kind_of_class(type(cfg)) is not None:
+            kinds = (kind, ) if isinstance(kind, str) else tuple(kind)
+            if kind_of_class(type(cfg)) not in kinds:
+                raise ConfigError(key, f'{type(cfg).__name__} is a {kind_of_class(type(cfg))}, '
+                                  f"but this slot takes a {' or '.join(kinds)}")
+        return cfg
+    args = dict(cfg)
+    if 'type' not in args:
+        raise ConfigError(key, 'has no `type`', 'name a registered component, e.g. '
+                          "type='DualVisionEncoder'")
+    cls = registry.get_checked(args.pop('type'), f'{key}.type', kind)
+    args.update(extra)
+    if inspect.isclass(cls):
+        params = constructor_params(cls)
+        has_var_kw = any(p.kind == p.VAR_KEYWORD
+                         for p in inspect.signature(cls).parameters.values())
+        if not has_var_kw:
+            for name in args:
+                if name not in params:
+                    match = close_match(name, params)
+                    raise ConfigError(f'{key}.{name}', f'{cls.__name__} has no argument '
+                                      f"'{name}'", f"did you mean '{match}'?" if match else
+                                      f'its arguments: {", ".join(params) or "none"}')
+    try:
+        return cls(**args)
+    except MplugRegistryError:
+        raise
+    except (ValueError, AssertionError) as err:
+        raise ConfigError(key, f'{getattr(cls, "__name__", cls)}: {err}') from err
+    except TypeError as err:
+        msg = str(err)
+        if _MISSING.search(msg):
+            raise ConfigError(key, f'{getattr(cls, "__name__", cls)} needs '
+                              f'{_MISSING.search(msg).group(1)}') from err
+        raise

@@ -1,0 +1,62 @@
+"""Base classes that give a component its kind and declare its hidden sizes.
+
+Dimension contract, checked when a :class:`~mplug_registry.model.composed.ComposedModel` is built:
+a component declares ``in_dims`` (stream -> hidden size it consumes) and ``out_dims``
+(stream -> hidden size it produces). Streams are ``vision``, ``text``, ``fused`` and ``memory``
+(what a decoder cross-attends to). A size of ``None`` means "any".
+"""
+from .._mmengine import import_mmengine_model
+
+import_mmengine_model()
+from mmengine.model import BaseModule  # noqa: E402
+
+
+class Component(BaseModule):
+    """A registered model part. ``mplug_kind`` is set by the subclasses below."""
+    mplug_kind = None
+
+    def __init__(self, init_cfg=None):
+        super().__init__(init_cfg=init_cfg)
+        self.in_dims = {}
+        self.out_dims = {}
+
+
+class BaseEncoder(Component):
+    """``forward(...) -> Features``. ``modality`` is ``'vision'`` or ``'text'``."""
+    mplug_kind = 'encoder'
+    modality = 'vision'
+
+
+class BaseUniversal(Component):
+    """``forward(vision: Features | None, text: Features | None) -> (vision, text)``."""
+    mplug_kind = 'universal'
+
+
+class BaseFusion(Component):
+    """``forward(vision: Features, text: Features) -> Features`` (fused, text-side tokens)."""
+    mplug_kind = 'fusion'
+
+
+class BaseDecoder(Component):
+    """``forward(memory, input_ids, ...) -> logits`` and ``generate(memory, ...)``.
+
+    ``memory_stream`` names what it cross-attends to: ``fused``, ``vision`` or ``text``.
+    """
+    mplug_kind = 'decoder'
+    memory_stream = 'fused'
+
+
+class BaseHead(Component):
+    """A task head: ``loss(feats, data_samples) -> dict`` and ``predict(feats, data_samples)``.
+
+    ``requires`` lists the streams (``vision``, ``text``, ``fused``, ``decoder``) the head reads, so
+    composition can report a missing slot before training starts.
+    """
+    mplug_kind = 'head'
+    requires = ('vision', )
+
+    def loss(self, feats, data_samples):
+        raise NotImplementedError
+
+    def predict(self, feats, data_samples):
+        raise NotImplementedError

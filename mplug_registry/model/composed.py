@@ -1,0 +1,175 @@
+"""``ComposedModel``: one model class for every task, built from slots by kind (mPLUG-2 Fig. 2).
+
+::
+
+    inputs ─► data preprocessor ─► vision_encoder ─┐
+                                   text_encoder  ──┤
+                                                   ▼
+                                   universal  (optional)  ─►  fusion (optional)
+                                                   ▼
+                               heads ◄── decoder (for generative heads)
+
+A task is which slots are filled and which heads run; nothing here knows task names. All task
+logic is in :meth:`forward` and the data preprocessor, so the contract also holds under MMEngine's
+DeepSpeed wrapper, which calls ``forward(mode='loss')`` directly and skips ``train_step``.
+"""
+import torch
+from mmengine.model import BaseModel
+
+from ..builder import build_component
+from ..errors import ConfigError, DimensionMismatchError
+from ..structures import FeatureBundle
+from .base import BaseHead
+
+#: slot name -> (kind, modality it carries for encoders)
+SLOTS = {
+    'vision_encoder': 'encoder',
+    'text_encoder': 'encoder',
+    'universal': 'universal',
+    'fusion': 'fusion',
+    'decoder': 'decoder',
+}
+
+
+def count_params(module):
+    return sum(p.numel() for p in module.parameters()) if module is not None else 0
+
+
+class ComposedModel(BaseModel):
+    """Encoders + universal layers + fusion + decoder + heads, each slot built from config.
+
+    Args:
+        vision_encoder, text_encoder: configs of ``encoder`` components.
+        universal: config of a ``universal`` component (mPLUG-2 universal layers).
+        fusion: config of a ``fusion`` component.
+        decoder: config of a ``decoder`` component.
+        heads: ``{name: head config}``; every head contributes losses and predictions.
+        required_slots: slots the task needs beyond what its heads declare.
+        data_preprocessor: defaults to ``MultimodalDataPreprocessor``.
+
+    Build-time checks (each a one-line :class:`ConfigError` naming the key): the kind of each
+    slot, the slots each head requires, hidden sizes of connected slots.
+    """
+    mplug_kind = 'task'
+
+    def __init__(self, vision_encoder=None, text_encoder=None, universal=None, fusion=None,
+                 decoder=None, heads=None, required_slots=(), data_preprocessor=None,
+                 init_cfg=None):
+        from ..registry import MODELS
+        if data_preprocessor is None:
+            data_preprocessor = dict(type='MultimodalDataPreprocessor')
+        data_preprocessor = build_component(data_preprocessor, 'model.data_preprocessor',
+                                            registry=MODELS)
+        super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        if not heads:
+            raise ConfigError('model.heads', 'a composed model needs at least one head',
+                              "e.g. heads=dict(cls=dict(type='ClassificationHead', ...))")
+        cfgs = dict(vision_encoder=vision_encoder, text_encoder=text_encoder,
+                    universal=universal, fusion=fusion, decoder=decoder)
+        self._check_required(cfgs, heads, required_slots)
+        streams = {}  # stream -> (slot that produces it, hidden size)
+        for slot, kind in SLOTS.items():
+            module = build_component(cfgs[slot], f'model.{slot}', kind) \
+                if cfgs[slot] is not None else None
+            if module is not None:
+                self._check_modality(slot, module)
+                self._connect(slot, module, streams)
+            setattr(self, slot, module)
+        self.heads = torch.nn.ModuleDict()
+        for name, cfg in heads.items():
+            head = build_component(cfg, f'model.heads.{name}', 'head')
+            self._connect(f'heads.{name}', head, streams)
+            self.heads[name] = head
+
+    # ------------------------------------------------------------------ build-time checks
+    @staticmethod
+    def _check_required(cfgs, heads, required_slots):
+        from ..registry import MODELS
+        present = {slot for slot, cfg in cfgs.items() if cfg is not None}
+        for slot in required_slots:
+            if slot not in SLOTS:
+                raise ConfigError('model.required_slots', f"unknown slot '{slot}'",
+                                  f'slots: {", ".join(SLOTS)}')
+            if slot not in present:
+                raise ConfigError(f'model.{slot}', 'this task requires the slot, but the config '
+                                  'leaves it empty')
+        need = {'vision': 'vision_encoder', 'text': 'text_encoder', 'fused': 'fusion',
+                'decoder': 'decoder'}
+        for name, cfg in heads.items():
+            if isinstance(cfg, dict) and isinstance(cfg.get('type'), str):
+                cls = MODELS.get_checked(cfg['type'], f'model.heads.{name}.type', 'head')
+            else:
+                cls = type(cfg) if not isinstance(cfg, dict) else BaseHead
+            requires = cfg.get('requires', getattr(cls, 'requires', ())) \
+                if isinstance(cfg, dict) else getattr(cfg, 'requires', ())
+            for stream in requires:
+                slot = need.get(stream)
+                if slot and slot not in present:
+                    raise ConfigError(f'model.{slot}', f"head '{name}' ({getattr(cls, '__name__', cls)}) "
+                                      f'needs {stream} features, but the config has no '
+                                      f'`model.{slot}`')
+
+    @staticmethod
+    def _check_modality(slot, module):
+        want = 'vision' if slot == 'vision_encoder' else 'text' if slot == 'text_encoder' else None
+        modality = getattr(module, 'modality', None)
+        if want and modality not in (want, 'multimodal'):
+            raise ConfigError(f'model.{slot}', f'{type(module).__name__} encodes {modality}, '
+                              f'but this slot takes a {want} encoder')
+
+    @staticmethod
+    def _connect(slot, module, streams):
+        """Check ``module.in_dims`` against the producers so far, then record its outputs."""
+        for stream, dims in getattr(module, 'in_dims', {}).items():
+            if stream == 'memory':
+                stream = getattr(module, 'memory_stream', 'fused')
+            if dims is None or stream not in streams:
+                continue
+            producer, have = streams[stream]
+            if have is not None and have != dims:
+                raise DimensionMismatchError(
+                    f'model.{slot}', f'hidden size mismatch: model.{slot} expects {stream} '
+                    f'features of size {dims}, but model.{producer} produces {have}',
+                    'make the sizes equal or add a projection')
+        for stream, dims in getattr(module, 'out_dims', {}).items():
+            streams[stream] = (slot, dims)
+
+    # ------------------------------------------------------------------ data flow
+    def extract_feat(self, inputs):
+        """Run the slots: ``inputs`` is the data preprocessor's dict -> :class:`FeatureBundle`."""
+        vision = text = fused = None
+        if self.vision_encoder is not None and inputs.get('images') is not None:
+            vision = self.vision_encoder(inputs['images'])
+        if self.text_encoder is not None and inputs.get('text') is not None:
+            text = self.text_encoder(**inputs['text'])
+        if self.universal is not None:
+            vision, text = self.universal(vision, text)
+        if self.fusion is not None and vision is not None and text is not None:
+            fused = self.fusion(vision, text)
+        return FeatureBundle(vision=vision, text=text, fused=fused, inputs=inputs,
+                             decoder=self.decoder)
+
+    def forward(self, inputs, data_samples=None, mode='tensor'):
+        feats = self.extract_feat(inputs)
+        if mode == 'loss':
+            losses = {}
+            for name, head in self.heads.items():
+                for key, value in head.loss(feats, data_samples).items():
+                    losses[f'{name}.{key}' if len(self.heads) > 1 else key] = value
+            return losses
+        if mode == 'predict':
+            for head in self.heads.values():
+                data_samples = head.predict(feats, data_samples)
+            return data_samples
+        if mode == 'tensor':
+            return feats.as_tensors()
+        raise ValueError(f"forward mode must be 'loss', 'predict' or 'tensor', got {mode!r}")
+
+    # ------------------------------------------------------------------ introspection
+    def composition(self):
+        """``[(slot, type name, kind, parameter count)]`` for the filled slots and heads."""
+        rows = [(slot, type(getattr(self, slot)).__name__, kind, count_params(getattr(self, slot)))
+                for slot, kind in SLOTS.items() if getattr(self, slot) is not None]
+        rows += [(f'heads.{name}', type(head).__name__, 'head', count_params(head))
+                 for name, head in self.heads.items()]
+        return rows

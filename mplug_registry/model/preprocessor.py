@@ -1,0 +1,51 @@
+"""``MultimodalDataPreprocessor``: batches images/videos and text for :class:`ComposedModel`."""
+import torch
+from mmengine.model import BaseDataPreprocessor
+
+from ..builder import build_component
+
+CLIP_MEAN = (122.770938, 116.7460125, 104.09373615)   # 0-255 scale
+CLIP_STD = (68.5005327, 66.6321579, 70.32316305)
+
+
+class MultimodalDataPreprocessor(BaseDataPreprocessor):
+    """Stack and normalise images ``[B,3,H,W]`` / videos ``[B,T,3,H,W]``; tokenize text.
+
+    The dataloader yields ``inputs`` as a list of per-sample dicts ``{'images': uint8/float tensor}``
+    (or a list of image tensors). Output: ``{'images': float tensor, 'text': {input_ids,
+    attention_mask}}`` on the model's device. ``mean``/``std`` are on the 0-255 scale (CLIP's by
+    default). ``tokenizer`` (a config of a component with ``__call__(list[str]) -> dict``) is used
+    for the data samples' ``text_field`` when given.
+    """
+    mplug_kind = 'other'
+
+    def __init__(self, mean=CLIP_MEAN, std=CLIP_STD, tokenizer=None, text_field='text',
+                 max_length=40, non_blocking=False):
+        super().__init__(non_blocking=non_blocking)
+        self.register_buffer('mean', torch.tensor(mean, dtype=torch.float32).view(-1, 1, 1), False)
+        self.register_buffer('std', torch.tensor(std, dtype=torch.float32).view(-1, 1, 1), False)
+        self.tokenizer = build_component(tokenizer, 'model.data_preprocessor.tokenizer') \
+            if tokenizer is not None else None
+        self.text_field = text_field
+        self.max_length = max_length
+
+    def forward(self, data, training=False):
+        inputs, data_samples = data['inputs'], data.get('data_samples')
+        if isinstance(inputs, (list, tuple)):
+            if inputs and isinstance(inputs[0], dict):
+                inputs = {k: [d[k] for d in inputs] for k in inputs[0]}
+            else:
+                inputs = {'images': inputs}
+        out = {}
+        images = inputs.get('images')
+        if images is not None:
+            if isinstance(images, (list, tuple)):
+                images = torch.stack(list(images))
+            images = images.to(self.device, non_blocking=self._non_blocking).float()
+            out['images'] = (images - self.mean) / self.std
+        if self.tokenizer is not None and data_samples is not None:
+            texts = [s.get(self.text_field) for s in data_samples]
+            if all(t is not None for t in texts):
+                tok = self.tokenizer(texts, max_length=self.max_length)
+                out['text'] = {k: v.to(self.device) for k, v in tok.items()}
+        return {'inputs': out, 'data_samples': data_samples}

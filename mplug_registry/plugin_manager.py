@@ -1,0 +1,177 @@
+"""Discovery and robust loading of plugins (pluggy + the ``mplug_registry.plugins`` entry points).
+
+pluggy's own ``load_setuptools_entrypoints`` stops at the first plugin that fails to import; the
+host must keep working instead, so entry points are iterated here, each loaded in isolation and
+then handed to pluggy's :class:`~pluggy.PluginManager`, which runs its hooks.
+
+Environment:
+
+``MPLUG_REGISTRY_DISABLE_PLUGINS=a,b``
+    do not load these plugins (entry-point names or distribution names).
+``MPLUG_REGISTRY_STRICT_PLUGINS=1``
+    a plugin that fails to load raises :class:`~mplug_registry.errors.PluginError` instead of
+    being reported and skipped.
+"""
+import dataclasses
+import importlib.metadata as metadata
+import logging
+import os
+import threading
+import traceback
+
+import pluggy
+
+from . import hookspecs
+from .errors import PluginError
+
+DISABLE_ENV = 'MPLUG_REGISTRY_DISABLE_PLUGINS'
+STRICT_ENV = 'MPLUG_REGISTRY_STRICT_PLUGINS'
+
+logger = logging.getLogger('mplug_registry')
+
+
+@dataclasses.dataclass
+class PluginRecord:
+    """What the host knows about one plugin."""
+    name: str
+    value: str                  # the entry point's target, e.g. 'pkg.module'
+    dist: str = '<unknown>'
+    version: str = ''
+    status: str = 'pending'     # loaded | failed | disabled
+    error: str = ''             # one line: 'ExcType: message'
+    details: str = ''           # the full traceback, for `mplug-registry plugins -v`
+    components: list = dataclasses.field(default_factory=list)  # [(registry, name)]
+    module: object = None
+
+    @property
+    def owner(self):
+        return (self.name, self.dist, self.version)
+
+
+def _env_flag(name):
+    return os.environ.get(name, '').strip().lower() in ('1', 'true', 'yes', 'on')
+
+
+def _disabled_names():
+    raw = os.environ.get(DISABLE_ENV, '')
+    return {n.strip() for n in raw.split(',') if n.strip()}
+
+
+def _warn_one_line(message):
+    """One warning line on stderr, even when the application configured no logging."""
+    if not logger.handlers and not logging.getLogger().handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter('mplug-registry %(levelname)s: %(message)s'))
+        logger.addHandler(handler)
+        logger.propagate = False
+    logger.warning(message)
+
+
+class PluginManager:
+    """Loads every plugin once and keeps a :class:`PluginRecord` for each."""
+
+    def __init__(self, strict=None):
+        self.strict = _env_flag(STRICT_ENV) if strict is None else strict
+        self.pm = pluggy.PluginManager(hookspecs.PROJECT)
+        self.pm.add_hookspecs(hookspecs)
+        self.records = []
+        self.loaded = False
+
+    def load(self, entry_points=None):
+        """Load the plugins of ``entry_points`` (default: the installed ones)."""
+        from . import registry
+        from ._mmengine import import_mmengine_model
+        import_mmengine_model()
+        if entry_points is None:
+            entry_points = metadata.entry_points(group=hookspecs.ENTRY_POINT_GROUP)
+        disabled = _disabled_names()
+        # historic: every plugin registered later gets this call at registration time
+        self.pm.hook.mplug_registry_register.call_historic(kwargs=dict(registries=registry))
+        seen = set()
+        for ep in sorted(entry_points, key=lambda e: (not e.value.startswith(
+                'mplug_registry_plugins'), e.name)):
+            if ep.name in seen:
+                continue
+            seen.add(ep.name)
+            dist = getattr(ep, 'dist', None)
+            rec = PluginRecord(name=ep.name, value=ep.value,
+                               dist=dist.metadata['Name'] if dist else '<unknown>',
+                               version=dist.version if dist else '')
+            self.records.append(rec)
+            if ep.name in disabled or rec.dist in disabled:
+                rec.status = 'disabled'
+                continue
+            self._load_one(rec, ep.load, registry)
+        self.loaded = True
+        return self
+
+    def register_object(self, name, obj, dist='<in-process>', version=''):
+        """Load a plugin object that is not installed (tests, notebooks): same rules as entry points."""
+        from . import registry
+        rec = PluginRecord(name=name, value=repr(obj), dist=dist, version=version)
+        self.records.append(rec)
+        self._load_one(rec, lambda: obj, registry)
+        return rec
+
+    def _load_one(self, rec, load, registry):
+        before = {r.name: set(r._module_dict) for r in registry.ALL.values()}
+        try:
+            with registry.registering_as(rec.owner):
+                rec.module = load()
+                self.pm.register(rec.module, name=rec.name)
+        except Exception as exc:  # a plugin must never take the host down
+            self._rollback(rec, registry, before)
+            rec.status = 'failed'
+            rec.error = f'{type(exc).__name__}: {exc}'.splitlines()[0]
+            rec.details = traceback.format_exc()
+            if self.strict:
+                raise PluginError(f"plugin '{rec.name}' (distribution {rec.dist}) failed to "
+                                  f'load: {rec.error}') from exc
+            _warn_one_line(f"plugin '{rec.name}' (distribution {rec.dist} {rec.version}) failed "
+                           f'to load and was skipped: {rec.error} '
+                           '[see `mplug-registry plugins`]')
+            return
+        rec.status = 'loaded'
+        rec.components = [(r.name, n) for r in registry.ALL.values()
+                          for n in sorted(set(r._module_dict) - before[r.name])]
+
+    def _rollback(self, rec, registry, before):
+        for reg in registry.ALL.values():
+            for name in set(reg._module_dict) - before[reg.name]:
+                reg.unregister(name)
+        if rec.module is not None and self.pm.is_registered(rec.module):
+            self.pm.unregister(rec.module)
+
+    # ------------------------------------------------------------------ queries
+    def get(self, name):
+        """The record of plugin ``name`` (entry-point or distribution name), or None."""
+        for rec in self.records:
+            if name in (rec.name, rec.dist):
+                return rec
+        return None
+
+    def config_dirs(self, name=None):
+        """Config directories contributed by one plugin (or all, as {plugin: [dirs]})."""
+        out = {}
+        for rec in self.records:
+            if rec.status != 'loaded' or (name is not None and name not in (rec.name, rec.dist)):
+                continue
+            impl = getattr(rec.module, 'mplug_registry_config_dirs', None)
+            if impl is not None:
+                out[rec.name] = [os.fspath(d) for d in (impl() or [])]
+        return out
+
+
+_MANAGER = None
+_LOCK = threading.RLock()
+
+
+def get_plugin_manager(strict=None):
+    """The process-wide plugin manager; loads the plugins on first call."""
+    global _MANAGER
+    with _LOCK:
+        if _MANAGER is None:
+            _MANAGER = PluginManager(strict=strict)
+            _MANAGER.load()
+        return _MANAGER
+

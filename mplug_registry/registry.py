@@ -1,0 +1,178 @@
+"""The registries of mplug-registry: children of MMEngine's roots in the scope ``mplug_registry``.
+
+Cross-scope use works both ways, as for any OpenMMLab project: an mmdet/mmseg config can say
+``type='mplug_registry.DualVisionEncoder'`` and our configs can say ``type='mmdet.RetinaHead'``.
+
+Each record also carries a *kind* (:mod:`mplug_registry.kinds`) and the plugin and distribution that
+registered it. The first lookup in any of these registries loads the plugins (through
+``locations=``), so importing this module stays cheap.
+"""
+import contextlib
+import threading
+
+from mmengine.registry import DATA_SAMPLERS as MMENGINE_DATA_SAMPLERS
+from mmengine.registry import DATASETS as MMENGINE_DATASETS
+from mmengine.registry import HOOKS as MMENGINE_HOOKS
+from mmengine.registry import METRICS as MMENGINE_METRICS
+from mmengine.registry import MODELS as MMENGINE_MODELS
+from mmengine.registry import STRATEGIES as MMENGINE_STRATEGIES
+from mmengine.registry import TRANSFORMS as MMENGINE_TRANSFORMS
+from mmengine.registry import VISUALIZERS as MMENGINE_VISUALIZERS
+from mmengine.registry import Registry
+
+from .errors import ConfigError, DuplicateComponentError, KindError, UnknownTypeError
+from .kinds import EXTERNAL, KINDS, MODEL_KINDS, kind_of_class
+
+SCOPE = 'mplug_registry'
+_AUTOLOAD = ['mplug_registry.autoload']
+
+#: who is registering right now: (plugin name, distribution, version) while a plugin loads
+_owner = threading.local()
+USER_CODE = ('<user code>', '<none>', '')
+
+
+@contextlib.contextmanager
+def registering_as(owner):
+    """Attribute every registration inside the block to ``owner`` = (plugin, distribution, version)."""
+    prev = getattr(_owner, 'value', None)
+    _owner.value = owner
+    try:
+        yield
+    finally:
+        _owner.value = prev
+
+
+def current_owner():
+    return getattr(_owner, 'value', None) or USER_CODE
+
+
+class KindRegistry(Registry):
+    """An MMEngine :class:`Registry` whose records carry a kind and an owning plugin.
+
+    ``register_module`` takes an extra ``kind=`` argument; without it the kind comes from the class
+    (``mplug_kind``, set by the base classes of :mod:`mplug_registry.model.base`), then from the
+    registry's ``default_kind``. Registering a name twice (without ``force``) raises
+    :class:`DuplicateComponentError` naming both owners.
+    """
+
+    def __init__(self, name, *, parent, default_kind=None, allowed_kinds=KINDS, **kwargs):
+        super().__init__(name, parent=parent, scope=SCOPE, locations=_AUTOLOAD, **kwargs)
+        self.default_kind = default_kind
+        self.allowed_kinds = tuple(allowed_kinds)
+        self._kinds = {}
+        self._owners = {}
+        self._pending_kind = None
+
+    # ------------------------------------------------------------------ registration
+    def register_module(self, name=None, force=False, module=None, kind=None):
+        if kind is not None and kind not in self.allowed_kinds:
+            raise ValueError(f"kind '{kind}' is not one of {self.allowed_kinds} "
+                             f'(the {self.name} registry)')
+        if module is not None:
+            with self._with_kind(kind):
+                return super().register_module(name=name, force=force, module=module)
+        register = super().register_module(name=name, force=force)
+
+        def _register(cls):
+            with self._with_kind(kind):
+                return register(cls)
+
+        return _register
+
+    @contextlib.contextmanager
+    def _with_kind(self, kind):
+        prev, self._pending_kind = self._pending_kind, kind
+        try:
+            yield
+        finally:
+            self._pending_kind = prev
+
+    def _register_module(self, module, module_name=None, force=False):
+        kind = self._pending_kind or kind_of_class(module) or self.default_kind
+        if kind not in self.allowed_kinds:
+            raise ValueError(
+                f'{getattr(module, "__name__", module)} has no kind: subclass one of the base '
+                'classes in mplug_registry.model.base or pass register_module(kind=...), one of '
+                f'{self.allowed_kinds}')
+        names = [module.__name__] if module_name is None else (
+            [module_name] if isinstance(module_name, str) else list(module_name))
+        owner = current_owner()
+        for name in names:
+            old = self._module_dict.get(name)
+            if old is not None and not force and old is not module:
+                o_plugin, o_dist, _ = self._owners.get(name, USER_CODE)
+                raise DuplicateComponentError(
+                    f"component '{name}' is registered twice in the {self.name} registry: by plugin "
+                    f"'{o_plugin}' (distribution {o_dist}) and by plugin '{owner[0]}' "
+                    f'(distribution {owner[1]}); rename one of them or block a plugin with '
+                    'MPLUG_REGISTRY_DISABLE_PLUGINS')
+            self._module_dict[name] = module
+            self._kinds[name] = kind
+            self._owners[name] = owner
+
+    def unregister(self, name):
+        """Remove a record (used to roll back a plugin that failed half-way)."""
+        for table in (self._module_dict, self._kinds, self._owners):
+            table.pop(name, None)
+
+    # ------------------------------------------------------------------ lookup
+    def kind_of(self, name_or_cls):
+        """Kind of a registered name or class; ``'external'`` for other scopes' components."""
+        if isinstance(name_or_cls, str):
+            self.import_from_location()
+            scope, key = self.split_scope_key(name_or_cls)
+            if scope in (None, self.scope) and key in self._kinds:
+                return self._kinds[key]
+            obj = self.get(name_or_cls)
+            return kind_of_class(obj) or (EXTERNAL if obj is not None else None)
+        for key, obj in self._module_dict.items():
+            if obj is name_or_cls:
+                return self._kinds[key]
+        return kind_of_class(name_or_cls) or EXTERNAL
+
+    def owner_of(self, name):
+        return self._owners.get(name, USER_CODE)
+
+    def records(self):
+        """Yield ``(name, kind, plugin, distribution, version, obj)`` for every record."""
+        self.import_from_location()
+        for name, obj in sorted(self._module_dict.items()):
+            plugin, dist, version = self._owners.get(name, USER_CODE)
+            yield name, self._kinds.get(name), plugin, dist, version, obj
+
+    def get_checked(self, type_name, key, kind=None):
+        """Resolve ``type_name`` or raise a one-line :class:`ConfigError` naming ``key``.
+
+        ``kind`` (a string or a tuple of strings) is the kind the slot expects.
+        """
+        if not isinstance(type_name, str):
+            if isinstance(type_name, type) or callable(type_name):
+                obj = type_name
+            else:
+                raise ConfigError(key, f'`type` must be a registered name, got {type_name!r}')
+        else:
+            obj = self.get(type_name)
+            if obj is None:
+                known = [n for n, *_ in self.records()]
+                raise UnknownTypeError(key, type_name, self.name, known)
+        if kind is not None:
+            kinds = (kind, ) if isinstance(kind, str) else tuple(kind)
+            got = self.kind_of(type_name if isinstance(type_name, str) else obj)
+            if got not in kinds:
+                name = type_name if isinstance(type_name, str) else obj.__name__
+                raise KindError(key, f"'{name}' is a {got}, but this slot takes a "
+                                f"{' or '.join(kinds)}")
+        return obj
+
+
+MODELS = KindRegistry('model', parent=MMENGINE_MODELS, allowed_kinds=MODEL_KINDS + ('other', ))
+DATASETS = KindRegistry('dataset', parent=MMENGINE_DATASETS, default_kind='dataset')
+TRANSFORMS = KindRegistry('transform', parent=MMENGINE_TRANSFORMS, default_kind='transform')
+METRICS = KindRegistry('metric', parent=MMENGINE_METRICS, default_kind='metric')
+DATA_SAMPLERS = KindRegistry('data sampler', parent=MMENGINE_DATA_SAMPLERS, default_kind='other')
+HOOKS = KindRegistry('hook', parent=MMENGINE_HOOKS, default_kind='other')
+STRATEGIES = KindRegistry('strategy', parent=MMENGINE_STRATEGIES, default_kind='other')
+VISUALIZERS = KindRegistry('visualizer', parent=MMENGINE_VISUALIZERS, default_kind='other')
+
+ALL = {r.name: r for r in (MODELS, DATASETS, TRANSFORMS, METRICS, DATA_SAMPLERS, HOOKS,
+                           STRATEGIES, VISUALIZERS)}

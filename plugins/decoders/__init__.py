@@ -1,0 +1,1 @@
+"""Built-in decoders (filled by the module library)."""

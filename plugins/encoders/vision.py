@@ -1,0 +1,227 @@
+"""``DualVisionEncoder``: one ViT for images and videos with local temporal modules (mPLUG-2 §3.1).
+
+Images ``[B, 3, H, W]`` and videos ``[B, T, 3, H, W]`` share every weight except the local temporal
+(LT) modules, which run only for videos. The parameter layout is OpenAI CLIP's ``VisionTransformer``
+(``conv1``, ``class_embedding``, ``positional_embedding``, ``ln_pre``,
+``transformer.resblocks.{i}.{ln_1,attn,ln_2,mlp}``, ``ln_post``, ``proj``), so a CLIP ViT state dict
+loads with :meth:`DualVisionEncoder.load_clip_state_dict`.
+"""
+import math
+from collections import OrderedDict
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from mplug_registry.model.base import BaseEncoder
+from mplug_registry.registry import MODELS
+from mplug_registry.structures import Features
+from mplug_registry_plugins.layers import maybe_checkpoint
+
+#: size presets (CLIP ViT-B/16 and ViT-L/14; ``tiny`` for tests and CPU runs)
+ARCH_ZOO = {
+    'tiny': dict(width=192, layers=4, heads=3, patch_size=16, image_size=224),
+    'base': dict(width=768, layers=12, heads=12, patch_size=16, image_size=224),
+    'large': dict(width=1024, layers=24, heads=16, patch_size=14, image_size=224),
+}
+
+
+def resize_pos_embed(pos, gh, gw):
+    """Bicubic interpolation of a ``[1 + side*side, C]`` position embedding to a ``gh x gw`` grid."""
+    side = int(math.sqrt(pos.shape[0] - 1))
+    if (gh, gw) == (side, side):
+        return pos
+    grid = pos[1:].reshape(1, side, side, -1).permute(0, 3, 1, 2).float()
+    grid = F.interpolate(grid, size=(gh, gw), mode='bicubic', align_corners=False).to(pos.dtype)
+    return torch.cat([pos[:1], grid.permute(0, 2, 3, 1).reshape(gh * gw, -1)])
+
+
+class QuickGELU(nn.Module):
+    def forward(self, x):
+        return x * torch.sigmoid(1.702 * x)
+
+
+class CLIPAttention(nn.Module):
+    """Self-attention with CLIP's parameter names (``in_proj_weight``, ``out_proj``) on SDPA."""
+
+    def __init__(self, width, heads):
+        super().__init__()
+        self.heads = heads
+        self.in_proj_weight = nn.Parameter(torch.empty(3 * width, width))
+        self.in_proj_bias = nn.Parameter(torch.zeros(3 * width))
+        self.out_proj = nn.Linear(width, width)
+        nn.init.xavier_uniform_(self.in_proj_weight)
+
+    def forward(self, x):  # [B, N, C]
+        q, k, v = (t.unflatten(-1, (self.heads, -1)).transpose(1, 2)
+                   for t in F.linear(x, self.in_proj_weight, self.in_proj_bias).chunk(3, -1))
+        out = F.scaled_dot_product_attention(q, k, v)            # [B, H, N, C/H]
+        return self.out_proj(out.transpose(1, 2).flatten(2))
+
+
+class LocalTemporal(nn.Module):
+    """Multi-group local temporal fusion, mPLUG-2 eqs. (4)-(5).
+
+    ``V_g = ReLU(A_g * phi_g(V))`` for each of ``G`` groups (``phi``: linear, ``A_g``: a temporal
+    convolution of kernel ``k`` over frames at the same spatial location), then
+    ``LT(V) = varphi(Concat[V_1..V_G])``. ``varphi`` is zero-initialised, so a new LT is the identity
+    inside its residual ``V + LT(LN(V))`` (eq. 1, in the pre-norm layout of CLIP).
+    """
+
+    def __init__(self, width, groups=4, kernel_size=3):
+        super().__init__()
+        if width % groups:
+            raise ValueError(f'LT groups={groups} must divide the width {width}')
+        self.norm = nn.LayerNorm(width)
+        self.phi = nn.Linear(width, width)                      # phi_g for all groups at once
+        self.temporal = nn.Conv1d(width, width, kernel_size, padding=kernel_size // 2,
+                                  groups=groups)                # A_g, one block per group
+        self.varphi = nn.Linear(width, width)
+        nn.init.zeros_(self.varphi.weight)
+        nn.init.zeros_(self.varphi.bias)
+
+    def forward(self, x, num_frames):  # x: [B*T, N, C]
+        bt, n, c = x.shape
+        y = self.phi(self.norm(x))
+        y = y.view(bt // num_frames, num_frames, n, c).permute(0, 2, 3, 1)   # [B, N, C, T]
+        y = F.relu(self.temporal(y.reshape(-1, c, num_frames)))              # [B*N, C, T]
+        y = y.view(bt // num_frames, n, c, num_frames).permute(0, 3, 1, 2)   # [B, T, N, C]
+        return self.varphi(y.reshape(bt, n, c))
+
+
+class ResidualAttentionBlock(nn.Module):
+    """CLIP block plus LT for videos: eqs. (1)-(3) in pre-norm form."""
+
+    def __init__(self, width, heads, lt_groups, lt_kernel_size, mlp_ratio=4.0):
+        super().__init__()
+        self.lt = LocalTemporal(width, lt_groups, lt_kernel_size)
+        self.ln_1 = nn.LayerNorm(width)
+        self.attn = CLIPAttention(width, heads)
+        self.ln_2 = nn.LayerNorm(width)
+        hidden = int(width * mlp_ratio)
+        self.mlp = nn.Sequential(OrderedDict(
+            c_fc=nn.Linear(width, hidden), gelu=QuickGELU(), c_proj=nn.Linear(hidden, width)))
+
+    def forward(self, x, num_frames=1):
+        if num_frames > 1:
+            x = x + self.lt(x, num_frames)          # eq. (1): temporal, same spatial location
+        x = x + self.attn(self.ln_1(x))             # eq. (2): spatial self-attention per frame
+        return x + self.mlp(self.ln_2(x))           # eq. (3)
+
+
+class Transformer(nn.Module):
+    def __init__(self, width, layers, heads, lt_groups, lt_kernel_size, with_cp=False):
+        super().__init__()
+        self.with_cp = with_cp
+        self.resblocks = nn.ModuleList(
+            ResidualAttentionBlock(width, heads, lt_groups, lt_kernel_size) for _ in range(layers))
+
+    def forward(self, x, num_frames=1):
+        for block in self.resblocks:
+            x = maybe_checkpoint(lambda t, b=block: b(t, num_frames), x, with_cp=self.with_cp)
+        return x
+
+
+@MODELS.register_module()
+class DualVisionEncoder(BaseEncoder):
+    """Dual-vision encoder of mPLUG-2 (§3.1, eqs. 1-5) in the CLIP ViT layout.
+
+    Args:
+        arch: preset in :data:`ARCH_ZOO` (``tiny``, ``base`` = ViT-B/16, ``large`` = ViT-L/14).
+        width, layers, heads, patch_size, image_size: override the preset.
+        lt_groups: number of groups G of the local temporal modules.
+        lt_kernel_size: temporal kernel size k (default 3).
+        output_dim: if set, a CLIP ``proj`` ``[width, output_dim]`` is created (used by contrastive
+            heads as ``encoder.proj``); ``Features`` keep the width.
+        with_cp: activation checkpointing per block.
+        pretrained: local path of a CLIP (or our own) state dict to load at init.
+
+    ``forward(images)`` returns :class:`Features` with ``tokens`` ``[B, 1+L, C]`` for images and
+    ``[B, 1+T*L, C]`` for videos (CLS averaged over time, then every frame's patch tokens) and
+    ``pooled`` = the final CLS ``[B, C]``. Other resolutions interpolate the position embedding.
+    """
+    modality = 'vision'
+
+    def __init__(self, arch='tiny', width=None, layers=None, heads=None, patch_size=None,
+                 image_size=None, lt_groups=4, lt_kernel_size=3, output_dim=None, with_cp=False,
+                 pretrained=None, init_cfg=None):
+        super().__init__(init_cfg=init_cfg)
+        if arch not in ARCH_ZOO:
+            raise ValueError(f"unknown arch '{arch}', choose from {sorted(ARCH_ZOO)}")
+        spec = dict(ARCH_ZOO[arch])
+        for name, value in dict(width=width, layers=layers, heads=heads, patch_size=patch_size,
+                                image_size=image_size).items():
+            if value is not None:
+                spec[name] = value
+        if spec['image_size'] % spec['patch_size']:
+            raise ValueError(f"image_size {spec['image_size']} is not a multiple of "
+                             f"patch_size {spec['patch_size']}")
+        self.arch = spec
+        self.patch_size = spec['patch_size']
+        w = self.width = spec['width']
+        grid = spec['image_size'] // spec['patch_size']
+        scale = w ** -0.5
+        self.conv1 = nn.Conv2d(3, w, spec['patch_size'], spec['patch_size'], bias=False)
+        self.class_embedding = nn.Parameter(scale * torch.randn(w))
+        self.positional_embedding = nn.Parameter(scale * torch.randn(grid * grid + 1, w))
+        self.ln_pre = nn.LayerNorm(w)
+        self.transformer = Transformer(w, spec['layers'], spec['heads'], lt_groups,
+                                       lt_kernel_size, with_cp=with_cp)
+        self.ln_post = nn.LayerNorm(w)
+        self.proj = nn.Parameter(scale * torch.randn(w, output_dim)) if output_dim else None
+        self.out_dims = {'vision': w}
+        if pretrained:
+            from mplug_registry.checkpoint import load_local_state_dict
+            self.load_clip_state_dict(load_local_state_dict(pretrained))
+
+    @property
+    def with_cp(self):
+        return self.transformer.with_cp
+
+    @with_cp.setter
+    def with_cp(self, value):
+        self.transformer.with_cp = value
+
+    def forward(self, images):
+        video = images.dim() == 5
+        b, t = images.shape[0], images.shape[1] if video else 1
+        x = images.flatten(0, 1) if video else images               # [B*T, 3, H, W]
+        if x.shape[-1] % self.patch_size or x.shape[-2] % self.patch_size:
+            raise ValueError(f'image size {tuple(x.shape[-2:])} is not a multiple of the patch '
+                             f'size {self.patch_size}')
+        x = self.conv1(x)                                            # [B*T, C, h, w]
+        gh, gw = x.shape[-2:]
+        x = x.flatten(2).transpose(1, 2)                             # [B*T, L, C]
+        cls = self.class_embedding.to(x.dtype).expand(x.shape[0], 1, -1)
+        x = torch.cat([cls, x], dim=1) + resize_pos_embed(self.positional_embedding, gh, gw).to(x.dtype)   # [B*T, 1+L, C]
+        x = self.transformer(self.ln_pre(x), num_frames=t)
+        x = self.ln_post(x)
+        if video:
+            x = x.view(b, t, *x.shape[1:])                           # [B, T, 1+L, C]
+            cls = x[:, :, 0].mean(dim=1, keepdim=True)               # [B, 1, C]
+            x = torch.cat([cls, x[:, :, 1:].flatten(1, 2)], dim=1)   # [B, 1+T*L, C]
+        return Features(tokens=x, pooled=x[:, 0])
+
+    def load_clip_state_dict(self, state_dict, strict=True):
+        """Load an OpenAI-CLIP vision state dict (whole-CLIP keys under ``visual.`` are taken).
+
+        The LT modules are new in mPLUG-2 and are not in CLIP checkpoints: they keep their
+        identity initialisation. A position embedding of another grid is interpolated. Returns
+        ``(missing, unexpected)`` without the LT keys; with ``strict`` any other mismatch raises
+        ``ValueError`` naming the keys.
+        """
+        if any(k.startswith('visual.') for k in state_dict):
+            state_dict = {k[len('visual.'):]: v for k, v in state_dict.items()
+                          if k.startswith('visual.')}
+        sd = dict(state_dict)
+        own = self.positional_embedding
+        if 'positional_embedding' in sd and sd['positional_embedding'].shape != own.shape:
+            side = int(math.sqrt(own.shape[0] - 1))
+            sd['positional_embedding'] = resize_pos_embed(sd['positional_embedding'], side, side)
+        result = self.load_state_dict(sd, strict=False)
+        missing = [k for k in result.missing_keys if '.lt.' not in k]
+        unexpected = list(result.unexpected_keys)
+        if strict and (missing or unexpected):
+            raise ValueError(f'CLIP state dict does not match DualVisionEncoder: missing '
+                             f'{missing[:5]}, unexpected {unexpected[:5]}')
+        return missing, unexpected

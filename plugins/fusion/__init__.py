@@ -1,0 +1,1 @@
+"""Built-in fusion (filled by the module library)."""

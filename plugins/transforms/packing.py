@@ -1,0 +1,38 @@
+"""``PackMultimodalInputs``: the last transform, results dict -> ``inputs`` + data sample."""
+import numpy as np
+import torch
+from mmcv.transforms import BaseTransform
+
+from mplug_registry.registry import TRANSFORMS
+from mplug_registry.structures import MultimodalDataSample
+
+#: results keys copied onto the data sample (when present)
+DEFAULT_FIELDS = ('gt_label', 'text', 'question', 'answers', 'answer_weights', 'gt_caption',
+                  'gt_bboxes', 'gt_masks', 'image_id', 'text_id', 'task', 'instruction')
+DEFAULT_META = ('sample_idx', 'img_path', 'ori_shape', 'img_shape', 'flip')
+
+
+@TRANSFORMS.register_module()
+class PackMultimodalInputs(BaseTransform):
+    """Pack ``img`` (``H x W x 3``) or ``frames`` (``T x H x W x 3``) into ``inputs['images']``
+    (``uint8`` ``[3, H, W]`` / ``[T, 3, H, W]``) and the annotation fields into a
+    :class:`MultimodalDataSample` (``fields``: data fields, ``meta_keys``: metainfo)."""
+
+    def __init__(self, fields=DEFAULT_FIELDS, meta_keys=DEFAULT_META):
+        self.fields, self.meta_keys = tuple(fields), tuple(meta_keys)
+
+    def transform(self, results):
+        inputs = {}
+        for key in ('img', 'frames'):
+            if results.get(key) is not None:
+                arr = np.ascontiguousarray(results[key])
+                inputs['images'] = torch.from_numpy(arr).movedim(-1, -3)  # channels first
+        sample = MultimodalDataSample(
+            metainfo={k: results[k] for k in self.meta_keys if k in results})
+        for key in self.fields:
+            if results.get(key) is not None:
+                value = results[key]
+                if key == 'gt_label' or key == 'gt_bboxes':
+                    value = torch.as_tensor(np.asarray(value))
+                sample.set_field(value, key)
+        return dict(inputs=inputs, data_samples=sample)
