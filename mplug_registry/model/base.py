@@ -55,6 +55,22 @@ class BaseHead(Component):
     mplug_kind = 'head'
     requires = ('vision', )
 
+    def bind(self, model):
+        """Called once by the composed model after every slot is built.
+
+        Heads that must re-run slots (ITM on negative pairs, MLM on masked text, momentum copies
+        for ITC) reach them through :attr:`model`. The reference is not a submodule, so the
+        model's parameters are not counted or saved twice.
+        """
+        object.__setattr__(self, '_model', model)
+
+    @property
+    def model(self):
+        model = self.__dict__.get('_model')
+        if model is None:
+            raise RuntimeError(f'{type(self).__name__} is not bound to a composed model')
+        return model
+
     def loss(self, feats, data_samples):
         raise NotImplementedError
 

@@ -80,6 +80,9 @@ class ComposedModel(BaseModel):
             head = build_component(cfg, f'model.heads.{name}', 'head')
             self._connect(f'heads.{name}', head, streams)
             self.heads[name] = head
+        for head in self.heads.values():
+            if hasattr(head, 'bind'):
+                head.bind(self)
 
     # ------------------------------------------------------------------ build-time checks
     @staticmethod
