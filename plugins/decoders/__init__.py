@@ -1,1 +1,9 @@
-"""Built-in decoders (filled by the module library)."""
+"""Built-in decoders (mPLUG-2 "Shared Decoder Module")."""
+from mplug_registry import hookimpl
+
+
+@hookimpl
+def mplug_registry_register(registries):
+    # every module of this family registers its classes with @register_module when imported
+    from mplug_registry_plugins.layers.registration import import_submodules
+    import_submodules(__name__, __path__)

@@ -4,4 +4,6 @@ from mplug_registry import hookimpl
 
 @hookimpl
 def mplug_registry_register(registries):
-    from . import vision  # noqa: F401  (classes register themselves with @MODELS.register_module)
+    # every module of this family registers its classes with @register_module when imported
+    from mplug_registry_plugins.layers.registration import import_submodules
+    import_submodules(__name__, __path__)

@@ -1,1 +1,9 @@
-"""Built-in fusion (filled by the module library)."""
+"""Built-in fusion modules (mPLUG-2 "Fusion Module", mPLUG §3.2 skip-connections and baselines)."""
+from mplug_registry import hookimpl
+
+
+@hookimpl
+def mplug_registry_register(registries):
+    # every module of this family registers its classes with @register_module when imported
+    from mplug_registry_plugins.layers.registration import import_submodules
+    import_submodules(__name__, __path__)
