@@ -61,6 +61,8 @@ def _get(cfg, dotted):
 def check_config(cfg):
     """Check the ``type`` of every main section and every pipeline transform (no building)."""
     from .registry import ALL
+    if hasattr(cfg, 'to_dict'):  # an mmengine Config
+        cfg = cfg.to_dict()
     registries = {'model': ALL['model'], 'dataset': ALL['dataset'], 'metric': ALL['metric']}
     for key, reg_name in _SECTIONS.items():
         node = _get(cfg, key)
