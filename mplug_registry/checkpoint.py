@@ -59,3 +59,54 @@ def load_local_state_dict(path, map_location='cpu'):
         if isinstance(obj, dict) and isinstance(obj.get(key), dict):
             obj = obj[key]
     return obj
+
+
+def use_atomic_local_writes():
+    """Make MMEngine write local files (checkpoints, ``last_checkpoint``) atomically.
+
+    MMEngine's local file backend writes in place, so a crash (kill -9, OOM, power loss) during a save
+    leaves a truncated ``epoch_N.pth`` that ``--resume`` then fails on. The replacement writes a
+    temporary file in the same directory, flushes and fsyncs it, then ``os.replace``-s it over the
+    target, which is atomic on POSIX: a checkpoint either exists whole or not at all.
+    """
+    import mmengine.fileio.io as fileio_io
+    from mmengine.fileio import LocalBackend, register_backend
+
+    if getattr(fileio_io, '_mplug_atomic', False):
+        return
+    register_backend('local', _atomic_backend_class(LocalBackend), force=True, prefixes='')
+    for key in [k for k in fileio_io.backend_instances if k.startswith(':')]:
+        del fileio_io.backend_instances[key]  # cached plain local backends
+    fileio_io._mplug_atomic = True
+
+
+def atomic_write(data, filepath):
+    """Write ``bytes`` or ``str`` to ``filepath`` via a temporary file and ``os.replace``."""
+    import os
+    import tempfile
+    directory = os.path.dirname(os.path.abspath(filepath))
+    os.makedirs(directory, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix='.' + os.path.basename(filepath) + '.')
+    try:
+        with os.fdopen(fd, 'wb') as f:
+            f.write(data if isinstance(data, bytes) else data.encode('utf-8'))
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, filepath)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def _atomic_backend_class(base):
+    class AtomicLocalBackend(base):
+        """MMEngine's local backend with atomic ``put`` / ``put_text``."""
+
+        def put(self, obj, filepath):
+            atomic_write(obj, str(filepath))
+
+        def put_text(self, obj, filepath, encoding='utf-8'):
+            atomic_write(obj.encode(encoding), str(filepath))
+
+    return AtomicLocalBackend

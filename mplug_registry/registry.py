@@ -15,6 +15,7 @@ from mmengine.registry import DATASETS as MMENGINE_DATASETS
 from mmengine.registry import HOOKS as MMENGINE_HOOKS
 from mmengine.registry import METRICS as MMENGINE_METRICS
 from mmengine.registry import MODELS as MMENGINE_MODELS
+from mmengine.registry import OPTIM_WRAPPERS as MMENGINE_OPTIM_WRAPPERS
 from mmengine.registry import STRATEGIES as MMENGINE_STRATEGIES
 from mmengine.registry import TRANSFORMS as MMENGINE_TRANSFORMS
 from mmengine.registry import VISUALIZERS as MMENGINE_VISUALIZERS
@@ -173,6 +174,7 @@ DATA_SAMPLERS = KindRegistry('data sampler', parent=MMENGINE_DATA_SAMPLERS, defa
 HOOKS = KindRegistry('hook', parent=MMENGINE_HOOKS, default_kind='other')
 STRATEGIES = KindRegistry('strategy', parent=MMENGINE_STRATEGIES, default_kind='other')
 VISUALIZERS = KindRegistry('visualizer', parent=MMENGINE_VISUALIZERS, default_kind='other')
+OPTIM_WRAPPERS = KindRegistry('optim_wrapper', parent=MMENGINE_OPTIM_WRAPPERS, default_kind='other')
 
 ALL = {r.name: r for r in (MODELS, DATASETS, TRANSFORMS, METRICS, DATA_SAMPLERS, HOOKS,
-                           STRATEGIES, VISUALIZERS)}
+                           STRATEGIES, VISUALIZERS, OPTIM_WRAPPERS)}

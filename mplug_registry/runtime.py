@@ -3,7 +3,7 @@ import contextlib
 import os
 import sys
 
-from .errors import MplugRegistryError
+from .errors import ConfigError, MplugRegistryError
 
 
 @contextlib.contextmanager
@@ -24,13 +24,86 @@ def default_work_dir(config_path):
     return os.path.join('work_dirs', stem)
 
 
+def uses_strategy(cfg):
+    return cfg.get('strategy') is not None or cfg.get('runner_type') == 'FlexibleRunner'
+
+
+def apply_amp(cfg):
+    """``--amp``: bf16 autocast on CPU and bf16-capable GPUs, fp16 + loss scaling elsewhere."""
+    import torch
+    if uses_strategy(cfg):
+        raise ConfigError('--amp', 'the config uses a strategy (DeepSpeed/FSDP); set its bf16/fp16 '
+                          'options instead of --amp')
+    wrapper = cfg.optim_wrapper
+    if wrapper.get('type', 'OptimWrapper') not in ('OptimWrapper', 'AutocastOptimWrapper',
+                                                   'AmpOptimWrapper'):
+        raise ConfigError('optim_wrapper.type', f"--amp cannot change a '{wrapper.type}'")
+    if torch.cuda.is_available() and not torch.cuda.is_bf16_supported():
+        wrapper.update(type='AmpOptimWrapper', dtype='float16', loss_scale='dynamic')
+    else:
+        wrapper.update(type='AutocastOptimWrapper', dtype='bfloat16')
+
+
+def prepare_config(cfg):
+    """Fill in what depends on the machine: CPU process groups, DDP without devices, DeepSpeed's
+    micro-batch size from the dataloader."""
+    import torch
+    launcher = cfg.get('launcher', 'none')
+    if launcher != 'none':
+        # composed models leave parameters unused by design (LT modules on images, text-side
+        # layers without text): DDP must look for them
+        cfg.setdefault('find_unused_parameters', True)
+    if launcher != 'none' and not torch.cuda.is_available():
+        # MMEngine's init_dist calls torch.cuda.set_device: on CPU make the gloo group here
+        if not torch.distributed.is_initialized() and not uses_strategy(cfg):
+            torch.distributed.init_process_group('gloo')
+        cfg.setdefault('model_wrapper_cfg', dict(
+            type='MMDistributedDataParallel', device_ids=None, broadcast_buffers=False,
+            find_unused_parameters=cfg.find_unused_parameters))
+    strategy = cfg.get('strategy')
+    if isinstance(strategy, dict) and isinstance(strategy.get('type'), str) \
+            and '.' not in strategy['type']:
+        from .registry import STRATEGIES
+        if strategy['type'] in STRATEGIES.module_dict:
+            # FlexibleRunner builds the strategy before any default scope exists
+            strategy['type'] = f"{STRATEGIES.scope}.{strategy['type']}"
+    if isinstance(strategy, dict) and 'DeepSpeed' in str(strategy.get('type', '')):
+        _adapt_to_deepspeed(cfg, strategy)
+    return cfg
+
+
+def _adapt_to_deepspeed(cfg, strategy):
+    """Let any task config run under DeepSpeed with one ``_base_`` line: the micro-batch size comes
+    from the dataloader, and a plain ``optim_wrapper`` becomes a ``DeepSpeedOptimWrapper`` whose
+    gradient clipping and accumulation move into the DeepSpeed config."""
+    loader = cfg.get('train_dataloader') or {}
+    if strategy.get('train_micro_batch_size_per_gpu') is None and 'batch_size' in loader:
+        strategy['train_micro_batch_size_per_gpu'] = loader['batch_size']
+    wrapper = cfg.get('optim_wrapper')
+    if wrapper is None or wrapper.get('type') == 'DeepSpeedOptimWrapper':
+        return
+    if wrapper.get('type', 'OptimWrapper') not in ('OptimWrapper', 'AmpOptimWrapper',
+                                                   'AutocastOptimWrapper'):
+        raise ConfigError('optim_wrapper.type', f"'{wrapper.get('type')}' cannot run under "
+                          'DeepSpeed; use DeepSpeedOptimWrapper')
+    clip = wrapper.get('clip_grad') or {}
+    if clip.get('max_norm') is not None:
+        strategy.setdefault('gradient_clipping', clip['max_norm'])
+    if wrapper.get('accumulative_counts'):
+        strategy.setdefault('gradient_accumulation_steps', wrapper['accumulative_counts'])
+    keep = {k: wrapper[k] for k in ('optimizer', 'paramwise_cfg', 'constructor') if k in wrapper}
+    cfg.optim_wrapper = dict(type='DeepSpeedOptimWrapper', **keep)
+
+
 def build_runner(cfg):
     """MMEngine ``Runner`` (or ``FlexibleRunner`` when the config names a ``strategy``)."""
-    from .checkpoint import allow_mmengine_checkpoints
+    from .checkpoint import allow_mmengine_checkpoints, use_atomic_local_writes
     from .config import check_config
     allow_mmengine_checkpoints()
+    use_atomic_local_writes()
     check_config(cfg)
-    if cfg.get('strategy') is not None or cfg.get('runner_type') == 'FlexibleRunner':
+    prepare_config(cfg)
+    if uses_strategy(cfg):
         from mmengine.runner import FlexibleRunner
         return FlexibleRunner.from_cfg(cfg)
     from mmengine.runner import Runner

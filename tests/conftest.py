@@ -53,3 +53,13 @@ def plugin_dist(tmp_path):
     def make(dist, version='0.1', entry_points=None, files=None):
         return write_dist(tmp_path, dist, version, entry_points or {}, files or {})
     return make
+
+
+@pytest.fixture(autouse=True, scope='session')
+def _one_thread():
+    """Tiny models in-process: threads only add overhead (subprocess runs keep their own)."""
+    import torch
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

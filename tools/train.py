@@ -7,7 +7,7 @@ import argparse
 from mmengine.config import DictAction
 
 from mplug_registry.config import load_config
-from mplug_registry.runtime import build_runner, default_work_dir, user_errors
+from mplug_registry.runtime import apply_amp, build_runner, default_work_dir, user_errors
 
 
 def parse_args(argv=None):
@@ -16,6 +16,8 @@ def parse_args(argv=None):
     p.add_argument('--work-dir', help='where logs and checkpoints go (default work_dirs/<config>)')
     p.add_argument('--resume', nargs='?', const='auto', default=None, metavar='CKPT',
                    help='resume from CKPT, or from the latest checkpoint of the work dir')
+    p.add_argument('--amp', action='store_true',
+                   help='mixed precision: bf16 autocast on CPU / bf16 GPUs, else fp16 with loss scaling')
     p.add_argument('--cfg-options', nargs='+', action=DictAction, default={},
                    help='override config keys, e.g. train_cfg.max_epochs=2')
     p.add_argument('--launcher', choices=['none', 'pytorch', 'slurm'], default='none')
@@ -29,6 +31,8 @@ def main(argv=None):
         cfg = load_config(args.config, args.cfg_options)
         cfg.launcher = args.launcher
         cfg.work_dir = args.work_dir or cfg.get('work_dir') or default_work_dir(args.config)
+        if args.amp:
+            apply_amp(cfg)
         if args.resume == 'auto':
             cfg.resume, cfg.load_from = True, None
         elif args.resume:

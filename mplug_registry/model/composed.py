@@ -66,7 +66,7 @@ class ComposedModel(BaseModel):
                               "e.g. heads=dict(cls=dict(type='ClassificationHead', ...))")
         cfgs = dict(vision_encoder=vision_encoder, text_encoder=text_encoder,
                     universal=universal, fusion=fusion, decoder=decoder)
-        self._check_required(cfgs, heads, required_slots)
+        self._check_required(cfgs, required_slots)
         streams = {}  # stream -> (slot that produces it, hidden size)
         for slot, kind in SLOTS.items():
             module = build_component(cfgs[slot], f'model.{slot}', kind) \
@@ -78,6 +78,7 @@ class ComposedModel(BaseModel):
         self.heads = torch.nn.ModuleDict()
         for name, cfg in heads.items():
             head = build_component(cfg, f'model.heads.{name}', 'head')
+            self._check_head_inputs(name, head, streams, self.decoder is not None)
             self._connect(f'heads.{name}', head, streams)
             self.heads[name] = head
         for head in self.heads.values():
@@ -86,8 +87,7 @@ class ComposedModel(BaseModel):
 
     # ------------------------------------------------------------------ build-time checks
     @staticmethod
-    def _check_required(cfgs, heads, required_slots):
-        from ..registry import MODELS
+    def _check_required(cfgs, required_slots):
         present = {slot for slot, cfg in cfgs.items() if cfg is not None}
         for slot in required_slots:
             if slot not in SLOTS:
@@ -96,21 +96,18 @@ class ComposedModel(BaseModel):
             if slot not in present:
                 raise ConfigError(f'model.{slot}', 'this task requires the slot, but the config '
                                   'leaves it empty')
-        need = {'vision': 'vision_encoder', 'text': 'text_encoder', 'fused': 'fusion',
-                'decoder': 'decoder'}
-        for name, cfg in heads.items():
-            if isinstance(cfg, dict) and isinstance(cfg.get('type'), str):
-                cls = MODELS.get_checked(cfg['type'], f'model.heads.{name}.type', 'head')
-            else:
-                cls = type(cfg) if not isinstance(cfg, dict) else BaseHead
-            requires = cfg.get('requires', getattr(cls, 'requires', ())) \
-                if isinstance(cfg, dict) else getattr(cfg, 'requires', ())
-            for stream in requires:
-                slot = need.get(stream)
-                if slot and slot not in present:
-                    raise ConfigError(f'model.{slot}', f"head '{name}' ({getattr(cls, '__name__', cls)}) "
-                                      f'needs {stream} features, but the config has no '
-                                      f'`model.{slot}`')
+
+    @staticmethod
+    def _check_head_inputs(name, head, streams, has_decoder):
+        """Each stream a head ``requires`` must be produced by a filled slot."""
+        slot_of = {'vision': 'vision_encoder', 'text': 'text_encoder', 'fused': 'fusion',
+                   'decoder': 'decoder'}
+        for stream in getattr(head, 'requires', ()):
+            if stream in streams or (stream == 'decoder' and has_decoder):
+                continue
+            slot = slot_of.get(stream, stream)
+            raise ConfigError(f'model.{slot}', f"head '{name}' ({type(head).__name__}) needs "
+                              f'{stream} features, but the config has no `model.{slot}`')
 
     @staticmethod
     def _check_modality(slot, module):

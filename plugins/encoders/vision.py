@@ -27,8 +27,8 @@ ARCH_ZOO = {
 
 
 def resize_pos_embed(pos, gh, gw):
-    """Bicubic interpolation of a ``[1 + side*side, C]`` position embedding to a ``gh x gw`` grid."""
-    side = int(math.sqrt(pos.shape[0] - 1))
+    """Bicubic resize of a ``[1 + side*side, C]`` position embedding to a ``gh x gw`` grid."""
+    side = math.isqrt(pos.shape[0] - 1)
     if (gh, gw) == (side, side):
         return pos
     grid = pos[1:].reshape(1, side, side, -1).permute(0, 3, 1, 2).float()
@@ -46,6 +46,8 @@ class CLIPAttention(nn.Module):
 
     def __init__(self, width, heads):
         super().__init__()
+        if heads < 1 or width % heads:
+            raise ValueError(f'width {width} is not divisible by heads={heads}')
         self.heads = heads
         self.in_proj_weight = nn.Parameter(torch.empty(3 * width, width))
         self.in_proj_bias = nn.Parameter(torch.zeros(3 * width))
@@ -64,14 +66,17 @@ class LocalTemporal(nn.Module):
 
     ``V_g = ReLU(A_g * phi_g(V))`` for each of ``G`` groups (``phi``: linear, ``A_g``: a temporal
     convolution of kernel ``k`` over frames at the same spatial location), then
-    ``LT(V) = varphi(Concat[V_1..V_G])``. ``varphi`` is zero-initialised, so a new LT is the identity
-    inside its residual ``V + LT(LN(V))`` (eq. 1, in the pre-norm layout of CLIP).
+    ``LT(V) = varphi(Concat[V_1..V_G])``. ``varphi`` is zero-initialised, so a new LT is the
+    identity inside its residual ``V + LT(LN(V))`` (eq. 1, in the pre-norm layout of CLIP).
     """
 
-    def __init__(self, width, groups=4, kernel_size=3):
+    def __init__(self, width, groups=None, kernel_size=3):
         super().__init__()
-        if width % groups:
-            raise ValueError(f'LT groups={groups} must divide the width {width}')
+        groups = groups or width                                # paper: G = C
+        if groups < 1 or width % groups:
+            raise ValueError(f'lt_groups={groups} must be a positive divisor of the width {width}')
+        if kernel_size < 1 or kernel_size % 2 == 0:
+            raise ValueError(f'lt_kernel_size={kernel_size} must be a positive odd number')
         self.norm = nn.LayerNorm(width)
         self.phi = nn.Linear(width, width)                      # phi_g for all groups at once
         self.temporal = nn.Conv1d(width, width, kernel_size, padding=kernel_size // 2,
@@ -80,7 +85,7 @@ class LocalTemporal(nn.Module):
         nn.init.zeros_(self.varphi.weight)
         nn.init.zeros_(self.varphi.bias)
 
-    def forward(self, x, num_frames):  # x: [B*T, N, C]
+    def forward(self, x, num_frames):  # x: [B*T, N, C] -> [B*T, N, C]
         bt, n, c = x.shape
         y = self.phi(self.norm(x))
         y = y.view(bt // num_frames, num_frames, n, c).permute(0, 2, 3, 1)   # [B, N, C, T]
@@ -102,8 +107,8 @@ class ResidualAttentionBlock(nn.Module):
         self.mlp = nn.Sequential(OrderedDict(
             c_fc=nn.Linear(width, hidden), gelu=QuickGELU(), c_proj=nn.Linear(hidden, width)))
 
-    def forward(self, x, num_frames=1):
-        if num_frames > 1:
+    def forward(self, x, num_frames=None):     # x: [B*T, 1+L, C]; num_frames None = images
+        if num_frames is not None:
             x = x + self.lt(x, num_frames)          # eq. (1): temporal, same spatial location
         x = x + self.attn(self.ln_1(x))             # eq. (2): spatial self-attention per frame
         return x + self.mlp(self.ln_2(x))           # eq. (3)
@@ -116,7 +121,7 @@ class Transformer(nn.Module):
         self.resblocks = nn.ModuleList(
             ResidualAttentionBlock(width, heads, lt_groups, lt_kernel_size) for _ in range(layers))
 
-    def forward(self, x, num_frames=1):
+    def forward(self, x, num_frames=None):
         for block in self.resblocks:
             x = maybe_checkpoint(lambda t, b=block: b(t, num_frames), x, with_cp=self.with_cp)
         return x
@@ -129,8 +134,9 @@ class DualVisionEncoder(BaseEncoder):
     Args:
         arch: preset in :data:`ARCH_ZOO` (``tiny``, ``base`` = ViT-B/16, ``large`` = ViT-L/14).
         width, layers, heads, patch_size, image_size: override the preset.
-        lt_groups: number of groups G of the local temporal modules.
-        lt_kernel_size: temporal kernel size k (default 3).
+        lt_groups: number of groups G of the local temporal modules (default ``None``: G = C,
+            the paper's choice, appendix B.1).
+        lt_kernel_size: temporal kernel size k of ``A_g`` (odd, default 3).
         output_dim: if set, a CLIP ``proj`` ``[width, output_dim]`` is created (used by contrastive
             heads as ``encoder.proj``); ``Features`` keep the width.
         with_cp: activation checkpointing per block.
@@ -138,13 +144,15 @@ class DualVisionEncoder(BaseEncoder):
 
     ``forward(images)`` returns :class:`Features` with ``tokens`` ``[B, 1+L, C]`` for images and
     ``[B, 1+T*L, C]`` for videos (CLS averaged over time, then every frame's patch tokens) and
-    ``pooled`` = the final CLS ``[B, C]``. Other resolutions interpolate the position embedding.
+    ``pooled`` = the final CLS ``[B, C]``. Any input ``[B, T, 3, H, W]`` is a video (LT runs, even
+    for T = 1); ``[B, 3, H, W]`` is an image (LT is skipped). Other resolutions interpolate the
+    position embedding.
     """
     modality = 'vision'
 
-    def __init__(self, arch='tiny', width=None, layers=None, heads=None, patch_size=None,
-                 image_size=None, lt_groups=4, lt_kernel_size=3, output_dim=None, with_cp=False,
-                 pretrained=None, init_cfg=None):
+    def __init__(self, arch='base', width=None, layers=None, heads=None, patch_size=None,
+                 image_size=None, lt_groups=None, lt_kernel_size=3, output_dim=None,
+                 with_cp=False, pretrained=None, init_cfg=None):
         super().__init__(init_cfg=init_cfg)
         if arch not in ARCH_ZOO:
             raise ValueError(f"unknown arch '{arch}', choose from {sorted(ARCH_ZOO)}")
@@ -153,6 +161,9 @@ class DualVisionEncoder(BaseEncoder):
                                 image_size=image_size).items():
             if value is not None:
                 spec[name] = value
+        for name, value in spec.items():
+            if not isinstance(value, int) or value < 1:
+                raise ValueError(f'{name} must be a positive integer, got {value!r}')
         if spec['image_size'] % spec['patch_size']:
             raise ValueError(f"image_size {spec['image_size']} is not a multiple of "
                              f"patch_size {spec['patch_size']}")
@@ -183,18 +194,21 @@ class DualVisionEncoder(BaseEncoder):
         self.transformer.with_cp = value
 
     def forward(self, images):
+        if images.dim() not in (4, 5) or images.shape[-3] != 3:
+            raise ValueError(f'expected images [B, 3, H, W] or videos [B, T, 3, H, W], got shape '
+                             f'{tuple(images.shape)}')
         video = images.dim() == 5
-        b, t = images.shape[0], images.shape[1] if video else 1
-        x = images.flatten(0, 1) if video else images               # [B*T, 3, H, W]
+        b, t = images.shape[0], images.shape[1] if video else None
+        x = images.flatten(0, 1) if video else images                # [B*T, 3, H, W]
         if x.shape[-1] % self.patch_size or x.shape[-2] % self.patch_size:
             raise ValueError(f'image size {tuple(x.shape[-2:])} is not a multiple of the patch '
                              f'size {self.patch_size}')
         x = self.conv1(x)                                            # [B*T, C, h, w]
-        gh, gw = x.shape[-2:]
+        pos = resize_pos_embed(self.positional_embedding, *x.shape[-2:]).to(x.dtype)  # [1+L, C]
         x = x.flatten(2).transpose(1, 2)                             # [B*T, L, C]
-        cls = self.class_embedding.to(x.dtype).expand(x.shape[0], 1, -1)
-        x = torch.cat([cls, x], dim=1) + resize_pos_embed(self.positional_embedding, gh, gw).to(x.dtype)   # [B*T, 1+L, C]
-        x = self.transformer(self.ln_pre(x), num_frames=t)
+        cls = self.class_embedding.to(x.dtype).expand(x.shape[0], 1, -1)             # [B*T, 1, C]
+        x = torch.cat([cls, x], dim=1) + pos                         # [B*T, 1+L, C]
+        x = self.transformer(self.ln_pre(x), num_frames=t)           # [B*T, 1+L, C]
         x = self.ln_post(x)
         if video:
             x = x.view(b, t, *x.shape[1:])                           # [B, T, 1+L, C]
@@ -206,22 +220,40 @@ class DualVisionEncoder(BaseEncoder):
         """Load an OpenAI-CLIP vision state dict (whole-CLIP keys under ``visual.`` are taken).
 
         The LT modules are new in mPLUG-2 and are not in CLIP checkpoints: they keep their
-        identity initialisation. A position embedding of another grid is interpolated. Returns
-        ``(missing, unexpected)`` without the LT keys; with ``strict`` any other mismatch raises
-        ``ValueError`` naming the keys.
+        identity initialisation. A position embedding of another (square) grid is interpolated.
+        Returns ``(missing, unexpected)`` without the LT keys; a width or shape mismatch raises
+        ``ValueError``, and so does, with ``strict``, any missing or unexpected key.
         """
         if any(k.startswith('visual.') for k in state_dict):
             state_dict = {k[len('visual.'):]: v for k, v in state_dict.items()
                           if k.startswith('visual.')}
         sd = dict(state_dict)
+        ckpt_width = sd['class_embedding'].shape[-1] if 'class_embedding' in sd else self.width
+        if ckpt_width != self.width:
+            raise ValueError(f'CLIP state dict has width {ckpt_width} but the encoder has width '
+                             f'{self.width}: choose the matching arch/width')
         own = self.positional_embedding
         if 'positional_embedding' in sd and sd['positional_embedding'].shape != own.shape:
-            side = int(math.sqrt(own.shape[0] - 1))
-            sd['positional_embedding'] = resize_pos_embed(sd['positional_embedding'], side, side)
+            pos = sd['positional_embedding']
+            side = math.isqrt(pos.shape[0] - 1)
+            if side * side != pos.shape[0] - 1:
+                raise ValueError(f'CLIP positional_embedding has {pos.shape[0] - 1} patches, '
+                                 'not a square grid')
+            own_side = math.isqrt(own.shape[0] - 1)
+            sd['positional_embedding'] = resize_pos_embed(pos, own_side, own_side)
+        own_sd = self.state_dict()
+        wrong = [f'{k} {tuple(v.shape)} vs {tuple(own_sd[k].shape)}' for k, v in sd.items()
+                 if k in own_sd and v.shape != own_sd[k].shape]
+        if wrong:
+            raise ValueError(f'CLIP state dict shapes do not match DualVisionEncoder '
+                             f'(checkpoint vs encoder): {wrong[:5]}')
         result = self.load_state_dict(sd, strict=False)
         missing = [k for k in result.missing_keys if '.lt.' not in k]
         unexpected = list(result.unexpected_keys)
         if strict and (missing or unexpected):
+            hint = ''
+            if 'proj' in unexpected and self.proj is None:
+                hint = f" (set output_dim={sd['proj'].shape[-1]} to keep CLIP's proj)"
             raise ValueError(f'CLIP state dict does not match DualVisionEncoder: missing '
-                             f'{missing[:5]}, unexpected {unexpected[:5]}')
+                             f'{missing[:5]}, unexpected {unexpected[:5]}{hint}')
         return missing, unexpected

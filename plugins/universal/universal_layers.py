@@ -25,17 +25,17 @@ class UniversalLayer(nn.Module):
         self.ffn = FeedForward(dims, mlp_ratio, dropout)             # shared FFN
         self.norm_ffn = nn.LayerNorm(dims)
 
-    def _sa_ffn(self, x, mask, context=None):
+    def _sa_ffn(self, x, mask, context=None, context_mask=None):
         x = self.norm_sa(x + self.attn(x, mask=mask))                 # (6) / (7)
         if context is not None:
-            x = self.cross(x, context)                                # (8)
+            x = self.cross(x, context, context_mask)                  # (8)
         return self.norm_ffn(x + self.ffn(x))                         # (9) / (10)
 
-    def forward(self, latents, visual, text, text_mask):
+    def forward(self, latents, visual, visual_mask, text, text_mask):
         if latents is not None:
-            latents = self._sa_ffn(latents, None, visual)
+            latents = self._sa_ffn(latents, None, visual, visual_mask)   # [B, k, C]
         if text is not None:
-            text = self._sa_ffn(text, text_mask)
+            text = self._sa_ffn(text, text_mask)                          # [B, Nt, C]
         return latents, text
 
 
@@ -50,18 +50,28 @@ class UniversalLayers(BaseUniversal):
     representations ``[V^N; W^M]``, giving text-aware visual and visual-aware text features
     (residual, so the original representation is kept). Works with vision only, text only, or both.
 
+    ``forward(vision, text)`` returns ``(vision, text)`` :class:`Features` (``None`` where the input
+    was ``None``): vision ``[B, Nv, embed_dims]`` (same length as the input, its mask kept, pooled =
+    token 0) and text ``[B, Nt, embed_dims]`` (its padding mask kept, pooled = token 0). Padded
+    text tokens are never attended to, nor are masked visual tokens.
+
     Args:
         embed_dims: width of the shared space (the text encoder's size).
         vision_dims: size of the incoming visual features; when it differs from ``embed_dims`` a
-            linear projection maps them (declared here, never a silent resize).
+            linear projection ``vision_proj`` maps them (declared here, never a silent resize).
         num_latents: k (default 50).  num_layers: S (default 2).
+        with_cp: activation checkpointing per universal layer.
     """
 
     def __init__(self, embed_dims=768, vision_dims=None, num_latents=50, num_layers=2,
                  num_heads=12, mlp_ratio=4.0, dropout=0.0, with_cp=False, init_cfg=None):
         super().__init__(init_cfg=init_cfg)
+        for name, value in dict(embed_dims=embed_dims, num_latents=num_latents,
+                                num_layers=num_layers, num_heads=num_heads).items():
+            if not isinstance(value, int) or value < 1:
+                raise ValueError(f'{name} must be a positive integer, got {value!r}')
         vision_dims = vision_dims or embed_dims
-        self.embed_dims, self.with_cp = embed_dims, with_cp
+        self.embed_dims, self.vision_dims, self.with_cp = embed_dims, vision_dims, with_cp
         self.vision_proj = nn.Linear(vision_dims, embed_dims) \
             if vision_dims != embed_dims else nn.Identity()
         self.latents = nn.Parameter(torch.randn(num_latents, embed_dims) * embed_dims ** -0.5)
@@ -72,29 +82,37 @@ class UniversalLayers(BaseUniversal):
         self.in_dims = {'vision': vision_dims, 'text': embed_dims}
         self.out_dims = {'vision': embed_dims, 'text': embed_dims}
 
+    @property
+    def num_latents(self):
+        return self.latents.shape[0]
+
     def forward(self, vision=None, text=None):
         if vision is None and text is None:
             raise ValueError('UniversalLayers needs vision or text features')
+        for name, feats, dims in (('vision', vision, self.vision_dims),
+                                  ('text', text, self.embed_dims)):
+            if feats is not None and feats.dims != dims:
+                raise ValueError(f'UniversalLayers expects {name} features of size {dims}, '
+                                 f'got {feats.dims}')
         visual = self.vision_proj(vision.tokens) if vision is not None else None   # [B, Nv, C]
+        visual_mask = vision.mask if vision is not None else None                  # [B, Nv]
         latents = self.latents.expand(visual.shape[0], -1, -1) \
             if visual is not None else None                                         # [B, k, C]
         words = text.tokens if text is not None else None                           # [B, Nt, C]
-        text_mask = text.mask if text is not None else None
+        text_mask = text.mask if text is not None else None                         # [B, Nt]
         for layer in self.layers:
             latents, words = maybe_checkpoint(
-                lambda v, w, lyr=layer: lyr(v, visual, w, text_mask),
-                latents, words, with_cp=self.with_cp)
+                layer, latents, visual, visual_mask, words, text_mask, with_cp=self.with_cp)
         # memory = [V^S; W^S]                                                         [B, k+Nt, C]
         memory = torch.cat([t for t in (latents, words) if t is not None], dim=1)
         memory_mask = None
         if text_mask is not None:
-            keep = [torch.ones(latents.shape[:2], dtype=text_mask.dtype, device=text_mask.device)] \
-                if latents is not None else []
-            memory_mask = torch.cat(keep + [text_mask], dim=1)
+            keep = [text_mask.new_ones(latents.shape[:2])] if latents is not None else []
+            memory_mask = torch.cat(keep + [text_mask], dim=1)                      # [B, k+Nt]
         out_v = out_t = None
         if visual is not None:
             tokens = self.vision_out(visual, memory, memory_mask)                   # [B, Nv, C]
-            out_v = Features(tokens=tokens, mask=vision.mask, pooled=tokens[:, 0])
+            out_v = Features(tokens=tokens, mask=visual_mask, pooled=tokens[:, 0])
         if words is not None:
             tokens = self.text_out(text.tokens, memory, memory_mask)                # [B, Nt, C]
             out_t = Features(tokens=tokens, mask=text_mask, pooled=tokens[:, 0])

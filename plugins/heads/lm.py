@@ -1,0 +1,142 @@
+"""``LMHead``: prefix / instruction language modelling through the shared decoder.
+
+mPLUG §3.3 (PrefixLM) and mPLUG-2 §3.2 (instruction-based language model loss): the decoder reads
+the memory (visual, fused or text features) and a prompt (an instruction such as "What does the
+image describe?"), and is trained to produce the target text after it; only the target tokens
+are scored. Prediction decodes with beam search from the same prompt.
+"""
+import torch
+
+from mplug_registry.errors import ConfigError
+from mplug_registry.model.base import BaseHead
+from mplug_registry.registry import MODELS
+
+#: the slot that produces each memory stream
+PRODUCERS = {'fused': 'fusion', 'vision': 'vision_encoder', 'text': 'text_encoder'}
+
+
+@MODELS.register_module()
+class LMHead(BaseHead):
+    """Language-model loss and generation through the composed model's ``decoder`` slot.
+
+    Args:
+        prompt: text prefix fed before the target (not scored), e.g. "What does the image
+            describe?" (mPLUG-2 captioning); ``None``: the target follows bos directly.
+        target_field: data-sample field holding the target text; a list means its first item.
+        max_length: most tokens of a tokenized target (the tokenizer's ``max_length``).
+        label_smoothing: cross-entropy label smoothing.
+        loss_weight: factor on ``loss_lm``.
+        num_beams, gen_max_length, min_length, length_penalty: generation settings (beam 5,
+            25 new tokens after the prompt, as mPLUG-2 captioning); see
+            ``SharedTextDecoder.generate``.
+        pred_field: data-sample field that receives the generated text.
+
+    The tokenizer is the data preprocessor's (``tokenizer(texts, max_length=...) -> dict(
+    input_ids, attention_mask)`` and ``decode(ids) -> str``). Its rows may or may not carry BERT's
+    ``[CLS] ... [SEP]``: the head frames every target as ``bos, prompt..., target..., eos`` with
+    the decoder's ids. The memory is ``feats.<decoder.memory_stream>``.
+    """
+    requires = ('decoder', )
+
+    def __init__(self, prompt=None, target_field='gt_caption', max_length=40,
+                 label_smoothing=0.0, loss_weight=1.0, num_beams=5, gen_max_length=25,
+                 min_length=1, length_penalty=1.0, pred_field='pred_caption', init_cfg=None):
+        super().__init__(init_cfg=init_cfg)
+        if prompt is not None and (not isinstance(prompt, str) or not prompt.strip()):
+            raise ValueError(f'prompt must be a non-empty string or None, got {prompt!r}')
+        if not 0.0 <= label_smoothing < 1.0:
+            raise ValueError(f'label_smoothing must be in [0, 1), got {label_smoothing!r}')
+        for name, value in dict(max_length=max_length, num_beams=num_beams,
+                                gen_max_length=gen_max_length).items():
+            if not isinstance(value, int) or value < 1:
+                raise ValueError(f'{name} must be a positive integer, got {value!r}')
+        if not isinstance(min_length, int) or not 0 <= min_length <= gen_max_length:
+            raise ValueError(f'min_length must be an integer in [0, gen_max_length], got '
+                             f'{min_length!r}')
+        self.prompt, self.target_field, self.pred_field = prompt, target_field, pred_field
+        self.max_length, self.label_smoothing, self.loss_weight = \
+            max_length, label_smoothing, loss_weight
+        self.generation = dict(num_beams=num_beams, max_length=gen_max_length,
+                               min_length=min_length, length_penalty=length_penalty)
+
+    def bind(self, model):
+        """Check, at build time, the tokenizer and the slot producing the decoder's memory."""
+        super().bind(model)
+        name = next((n for n, h in model.heads.items() if h is self), type(self).__name__)
+        if getattr(model.data_preprocessor, 'tokenizer', None) is None:
+            raise ConfigError('model.data_preprocessor.tokenizer', f"head '{name}' (LMHead) "
+                              'needs a tokenizer, but the data preprocessor has none')
+        stream = model.decoder.memory_stream
+        slot = PRODUCERS.get(stream)
+        if slot is not None and getattr(model, slot) is None:
+            raise ConfigError(f'model.{slot}', f"head '{name}' (LMHead) decodes from {stream} "
+                              f"features (the decoder's memory_stream), but the config has no "
+                              f'`model.{slot}`')
+        self.requires = ('decoder', stream)
+
+    # ------------------------------------------------------------------ text <-> ids
+    @property
+    def tokenizer(self):
+        return self.model.data_preprocessor.tokenizer
+
+    def _tokenize(self, texts, decoder, device, max_length):
+        """``texts`` -> ids ``[R, L]`` and mask of ``text..., eos, pad`` (no bos), right-padded."""
+        tok = self.tokenizer(list(texts), max_length=max_length)
+        ids, mask = tok['input_ids'].to(device).long(), tok['attention_mask'].to(device).long()
+        if bool((ids[:, 0] == decoder.bos_token_id).all()):
+            ids, mask = ids[:, 1:], mask[:, 1:]                       # drop [CLS]
+        lengths = mask.sum(dim=1)                                     # [R]
+        rows = torch.arange(ids.shape[0], device=device)
+        last = ids[rows, (lengths - 1).clamp(min=0)]
+        missing = (last != decoder.eos_token_id) | (lengths == 0)     # rows without an end token
+        if bool(missing.any()):
+            pad = ids.new_full((ids.shape[0], 1), decoder.pad_token_id)
+            ids, mask = torch.cat([ids, pad], dim=1), torch.cat([mask, torch.zeros_like(pad)], 1)
+            ids[rows[missing], lengths[missing]] = decoder.eos_token_id
+            mask[rows[missing], lengths[missing]] = 1
+        ids = ids.masked_fill(mask == 0, decoder.pad_token_id)
+        return ids, mask
+
+    def _prompt_ids(self, decoder, device):
+        """``[P]``: bos followed by the prompt's tokens (no end token)."""
+        bos = torch.tensor([decoder.bos_token_id], device=device)
+        if self.prompt is None:
+            return bos
+        ids, mask = self._tokenize([self.prompt], decoder, device,
+                                   decoder.position_embeddings.num_embeddings)
+        return torch.cat([bos, ids[0, :int(mask[0].sum()) - 1]])
+
+    def _target(self, sample):
+        text = sample.get(self.target_field)
+        if isinstance(text, (list, tuple)):
+            text = text[0] if text else None
+        if not isinstance(text, str):
+            raise ValueError(f"LMHead needs the text target in the data-sample field "
+                             f"'{self.target_field}', got {text!r}")
+        return text
+
+    # ------------------------------------------------------------------ loss and predict
+    def _decoder_and_memory(self, feats):
+        decoder = feats.decoder if feats.decoder is not None else self.model.decoder
+        return decoder, feats.require(decoder.memory_stream, type(self).__name__)
+
+    def loss(self, feats, data_samples):
+        decoder, memory = self._decoder_and_memory(feats)
+        device = memory.tokens.device
+        prompt = self._prompt_ids(decoder, device)                          # [P]
+        ids, mask = self._tokenize([self._target(s) for s in data_samples], decoder, device,
+                                   self.max_length)
+        rows = ids.shape[0]
+        ids = torch.cat([prompt.expand(rows, -1), ids], dim=1)              # [B, P+L]
+        mask = torch.cat([torch.ones(rows, len(prompt), dtype=mask.dtype, device=device), mask], 1)
+        loss = decoder.loss(memory.tokens, ids, mask, memory.mask, prompt_lengths=len(prompt),
+                            label_smoothing=self.label_smoothing)
+        return {'loss_lm': loss * self.loss_weight}
+
+    def predict(self, feats, data_samples):
+        decoder, memory = self._decoder_and_memory(feats)
+        prompt = self._prompt_ids(decoder, memory.tokens.device)
+        out = decoder.generate(memory.tokens, memory.mask, prompt_ids=prompt, **self.generation)
+        for sample, tokens in zip(data_samples, out.sequences):
+            sample.set_field(self.tokenizer.decode(tokens), self.pred_field)
+        return data_samples
