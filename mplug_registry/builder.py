@@ -18,6 +18,34 @@ def constructor_params(cls):
             if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)}
 
 
+def check_arguments(cls, args, key):
+    """Without building: every argument exists (close match otherwise) and, when the class has a
+    ``check_args(**args)`` classmethod, the values are valid. Raises one-line ConfigErrors."""
+    if not inspect.isclass(cls):
+        return
+    params = constructor_params(cls)
+    try:
+        has_var_kw = any(p.kind == p.VAR_KEYWORD
+                         for p in inspect.signature(cls).parameters.values())
+    except (TypeError, ValueError):
+        has_var_kw = True
+    if not has_var_kw:
+        for name in args:
+            if name not in params:
+                match = close_match(name, params)
+                raise ConfigError(f'{key}.{name}', f"{cls.__name__} has no argument '{name}'",
+                                  f"did you mean '{match}'?" if match else
+                                  f'its arguments: {", ".join(params) or "none"}')
+    checker = getattr(cls, 'check_args', None)
+    if checker is not None:
+        try:
+            checker(**args)
+        except MplugRegistryError:
+            raise
+        except (ValueError, TypeError, FileNotFoundError) as err:
+            raise ConfigError(key, f'{cls.__name__}: {err}') from err
+
+
 def build_component(cfg, key, kind=None, registry=None, **extra):
     """Build ``cfg`` (a dict with ``type``) from ``registry`` (default: MODELS).
 
@@ -40,17 +68,7 @@ def build_component(cfg, key, kind=None, registry=None, **extra):
                           "type='DualVisionEncoder'")
     cls = registry.get_checked(args.pop('type'), f'{key}.type', kind)
     args.update(extra)
-    if inspect.isclass(cls):
-        params = constructor_params(cls)
-        has_var_kw = any(p.kind == p.VAR_KEYWORD
-                         for p in inspect.signature(cls).parameters.values())
-        if not has_var_kw:
-            for name in args:
-                if name not in params:
-                    match = close_match(name, params)
-                    raise ConfigError(f'{key}.{name}', f'{cls.__name__} has no argument '
-                                      f"'{name}'", f"did you mean '{match}'?" if match else
-                                      f'its arguments: {", ".join(params) or "none"}')
+    check_arguments(cls, args, key)
     try:
         return cls(**args)
     except MplugRegistryError:

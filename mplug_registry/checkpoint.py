@@ -110,3 +110,69 @@ def _atomic_backend_class(base):
             atomic_write(obj.encode(encoding), str(filepath))
 
     return AtomicLocalBackend
+
+
+def slot_of(key):
+    """The composition slot a state-dict key belongs to (``heads.<name>`` for heads)."""
+    parts = key.split('.')
+    return '.'.join(parts[:2]) if parts[0] == 'heads' and len(parts) > 1 else parts[0]
+
+
+def compare_state_dicts(model_sd, ckpt_sd):
+    """Per slot: ``{'loaded', 'missing', 'unexpected', 'mismatched'}`` between model and checkpoint."""
+    report = {}
+    for key in set(model_sd) | set(ckpt_sd):
+        entry = report.setdefault(slot_of(key), dict(loaded=0, missing=[], unexpected=[],
+                                                     mismatched=[]))
+        if key not in ckpt_sd:
+            entry['missing'].append(key)
+        elif key not in model_sd:
+            entry['unexpected'].append(key)
+        elif tuple(ckpt_sd[key].shape) != tuple(model_sd[key].shape):
+            entry['mismatched'].append((key, tuple(ckpt_sd[key].shape),
+                                        tuple(model_sd[key].shape)))
+        else:
+            entry['loaded'] += 1
+    return dict(sorted(report.items()))
+
+
+def check_checkpoint(model, path):
+    """Compare a checkpoint with ``model`` before loading it, slot by slot.
+
+    Returns one line per slot that does not load completely (missing / unexpected keys). Raises a
+    one-line ConfigError when the checkpoint comes from another composition (most of the model's
+    tensors absent) or when shapes differ.
+    """
+    import os
+
+    from .errors import ConfigError
+    if os.path.isdir(path):  # DeepSpeed checkpoint directories are checked by DeepSpeed itself
+        return []
+    model = getattr(model, 'module', model)
+    model_sd = model.state_dict()
+    ckpt_sd = load_local_state_dict(path)
+    report = compare_state_dicts(model_sd, ckpt_sd)
+    mismatched = [(slot, m) for slot, e in report.items() for m in e['mismatched']]
+    if mismatched:
+        slot, (key, got, want) = mismatched[0]
+        slots = sorted({s for s, _ in mismatched})
+        raise ConfigError('checkpoint', f"'{path}' does not fit this model: {len(mismatched)} "
+                          f"tensors have other shapes, in slots {', '.join(slots)} (e.g. {key}: "
+                          f'{list(got)} in the checkpoint, {list(want)} in the model)',
+                          'was it trained with another config?')
+    loaded = sum(e['loaded'] for e in report.values())
+    if model_sd and loaded < 0.5 * len(model_sd):
+        ckpt_slots = sorted({slot_of(k) for k in ckpt_sd})
+        model_slots = sorted({slot_of(k) for k in model_sd})
+        raise ConfigError('checkpoint', f"'{path}' was saved from another composition: it has "
+                          f"slots {', '.join(ckpt_slots) or 'none'}, the model has "
+                          f"{', '.join(model_slots)} ({loaded}/{len(model_sd)} tensors match)")
+    lines = []
+    for slot, entry in report.items():
+        if entry['missing'] or entry['unexpected']:
+            parts = [f"{len(entry['missing'])} missing" if entry['missing'] else '',
+                     f"{len(entry['unexpected'])} unexpected" if entry['unexpected'] else '']
+            first = (entry['missing'] or entry['unexpected'])[0]
+            lines.append(f"checkpoint slot {slot}: {entry['loaded']} loaded, "
+                         f"{', '.join(p for p in parts if p)} (e.g. {first})")
+    return lines

@@ -84,12 +84,8 @@ def cmd_show(args):
 
 
 def _build_model(path):
-    from .builder import build_component
-    from .config import load_config
-    cfg = load_config(path)
-    if 'model' not in cfg:
-        raise ConfigError('model', f"the config '{path}' has no `model`")
-    return build_component(cfg.model.to_dict(), 'model', 'task')
+    from .config import load_config, validate_config
+    return validate_config(load_config(path))
 
 
 def cmd_check(args):

@@ -59,7 +59,13 @@ def _get(cfg, dotted):
 
 
 def check_config(cfg):
-    """Check the ``type`` of every main section and every pipeline transform (no building)."""
+    """Check a config before anything is built; each problem is a one-line ConfigError naming the key.
+
+    Checked: the ``type`` of the model, datasets (and their pipeline transforms), evaluators and the
+    optimizer; the arguments of datasets, transforms and metrics (unknown names, values through the
+    classes' ``check_args``); annotation files and data roots exist; sizes, counts and the learning
+    rate are positive. The model itself is checked when it is built (:class:`ComposedModel`).
+    """
     from .registry import ALL
     if hasattr(cfg, 'to_dict'):  # an mmengine Config
         cfg = cfg.to_dict()
@@ -70,25 +76,91 @@ def check_config(cfg):
             continue
         for i, item in enumerate(node if isinstance(node, list) else [node]):
             item_key = f'{key}[{i}]' if isinstance(node, list) else key
-            _check_type(item, item_key, registries[reg_name])
+            _check_type(item, item_key, registries[reg_name], check_args=reg_name != 'model')
             if reg_name == 'dataset':
+                _check_paths(item, item_key)
                 for j, t in enumerate(item.get('pipeline', []) or []):
                     _check_type(t, f'{item_key}.pipeline[{j}]', ALL['transform'])
     for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
         loader = _get(cfg, key)
-        if isinstance(loader, dict) and 'batch_size' in loader:
-            bs = loader['batch_size']
-            if not isinstance(bs, int) or bs <= 0:
-                raise ConfigError(f'{key}.batch_size', f'must be a positive integer, got {bs!r}')
-    lr = _get(cfg, 'optim_wrapper.optimizer.lr')
-    if lr is not None and (not isinstance(lr, (int, float)) or lr <= 0):
-        raise ConfigError('optim_wrapper.optimizer.lr', f'must be a positive number, got {lr!r}')
+        if isinstance(loader, dict):
+            _positive(loader, 'batch_size', key)
+            _positive(loader, 'num_workers', key, allow_zero=True)
+            _positive_anywhere(loader.get('dataset'), 'num_frames', f'{key}.dataset')
+    for key in ('max_epochs', 'max_iters', 'val_interval'):
+        _positive(_get(cfg, 'train_cfg') or {}, key, 'train_cfg')
+    optimizer = _get(cfg, 'optim_wrapper.optimizer')
+    if isinstance(optimizer, dict):
+        if isinstance(optimizer.get('type'), str):
+            from mmengine.registry import OPTIMIZERS
+            _check_external(optimizer['type'], 'optim_wrapper.optimizer.type', OPTIMIZERS)
+        lr = optimizer.get('lr')
+        if lr is not None and (isinstance(lr, bool) or not isinstance(lr, (int, float))
+                               or lr <= 0):
+            raise ConfigError('optim_wrapper.optimizer.lr', f'must be a positive number, got {lr!r}')
 
 
-def _check_type(item, key, registry):
+def _positive(node, name, key, allow_zero=False):
+    if name not in node:
+        return
+    value = node[name]
+    ok = isinstance(value, int) and not isinstance(value, bool) and (
+        value >= 0 if allow_zero else value > 0)
+    if not ok:
+        raise ConfigError(f'{key}.{name}', f"must be a {'non-negative' if allow_zero else 'positive'}"
+                          f' integer, got {value!r}')
+
+
+def _positive_anywhere(node, name, key):
+    """``name`` must be a positive integer wherever it appears under ``node``."""
+    if isinstance(node, dict):
+        for k, v in node.items():
+            if k == name:
+                _positive(node, name, key)
+            else:
+                _positive_anywhere(v, name, f'{key}.{k}')
+    elif isinstance(node, list):
+        for i, v in enumerate(node):
+            _positive_anywhere(v, name, f'{key}[{i}]')
+
+
+def _check_paths(dataset, key):
+    root = dataset.get('data_root') or ''
+    if root and not os.path.isdir(root):
+        raise ConfigError(f'{key}.data_root', f"no directory '{root}'")
+    ann = dataset.get('ann_file')
+    if ann:
+        path = ann if os.path.isabs(ann) or not root else os.path.join(root, ann)
+        if not os.path.isfile(path):
+            raise ConfigError(f'{key}.ann_file', f"no annotation file '{path}'")
+
+
+def _check_external(type_name, key, registry):
+    if registry.get(type_name) is None:
+        known = list(registry.module_dict)
+        match = close_match(type_name, known)
+        raise ConfigError(key, f"unknown type '{type_name}' in the {registry.name} registry",
+                          f"did you mean '{match}'?" if match else None)
+
+
+def _check_type(item, key, registry, check_args=True):
+    from .builder import check_arguments
     if not isinstance(item, dict):
         raise ConfigError(key, f'must be a dict with a `type`, got {type(item).__name__}')
     if 'type' not in item:
         raise ConfigError(key, 'has no `type`')
     if isinstance(item['type'], str):
-        registry.get_checked(item['type'], f'{key}.type')
+        cls = registry.get_checked(item['type'], f'{key}.type')
+        if check_args and '.' not in item['type']:
+            check_arguments(cls, {k: v for k, v in item.items() if k != 'type'}, key)
+
+
+def validate_config(cfg):
+    """:func:`check_config`, then build the model: the composed model of a valid config."""
+    from .builder import build_component
+    check_config(cfg)
+    if 'model' not in cfg:
+        raise ConfigError('model', 'the config has no `model`')
+    model = cfg['model']
+    return build_component(model.to_dict() if hasattr(model, 'to_dict') else dict(model),
+                           'model', 'task')

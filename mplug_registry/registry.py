@@ -154,7 +154,11 @@ class KindRegistry(Registry):
         else:
             obj = self.get(type_name)
             if obj is None:
-                known = [n for n, *_ in self.records()]
+                scope, _ = self.split_scope_key(type_name)
+                other = self._get_root_registry()._search_child(scope) \
+                    if scope not in (None, self.scope) else None
+                known = [f'{scope}.{n}' for n in other.module_dict] if other is not None \
+                    else [n for n, *_ in self.records()]
                 raise UnknownTypeError(key, type_name, self.name, known)
         if kind is not None:
             kinds = (kind, ) if isinstance(kind, str) else tuple(kind)

@@ -95,6 +95,15 @@ def _adapt_to_deepspeed(cfg, strategy):
     cfg.optim_wrapper = dict(type='DeepSpeedOptimWrapper', **keep)
 
 
+def check_load_from(runner, cfg):
+    """Before loading ``load_from`` into a new run: fail clearly on a checkpoint of another
+    composition, and report missing/unexpected keys by slot."""
+    from .checkpoint import check_checkpoint
+    if cfg.get('load_from') and not cfg.get('resume'):
+        for line in check_checkpoint(runner.model, cfg.load_from):
+            print(line, file=sys.stderr)
+
+
 def build_runner(cfg):
     """MMEngine ``Runner`` (or ``FlexibleRunner`` when the config names a ``strategy``)."""
     from .checkpoint import allow_mmengine_checkpoints, use_atomic_local_writes
@@ -107,4 +116,6 @@ def build_runner(cfg):
         from mmengine.runner import FlexibleRunner
         return FlexibleRunner.from_cfg(cfg)
     from mmengine.runner import Runner
-    return Runner.from_cfg(cfg)
+    runner = Runner.from_cfg(cfg)
+    check_load_from(runner, cfg)
+    return runner

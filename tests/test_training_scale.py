@@ -104,3 +104,35 @@ def test_checkpoints_are_written_atomically(tmp_path, monkeypatch):
     backend.put_text('epoch_1.pth', str(tmp_path / 'last_checkpoint'))
     assert target.read_bytes() == b'new checkpoint'
     assert (tmp_path / 'last_checkpoint').read_text() == 'epoch_1.pth'
+
+
+def test_checkpoint_of_another_composition_is_a_clear_error(tmp_path):
+    import subprocess
+    import sys
+    train(MICRO, tmp_path, *ONE_EPOCH)
+    proc = subprocess.run([sys.executable, 'tools/test.py', 'configs/image_classification/'
+                           'digits_tiny.py', str(tmp_path / 'epoch_1.pth')], cwd=ROOT,
+                          capture_output=True, text=True, env=env())
+    assert proc.returncode == 2
+    last = proc.stderr.strip().splitlines()[-1]
+    assert last.startswith("test: error: checkpoint: '") and 'does not fit this model' in last
+    assert 'vision_encoder' in last and 'Traceback' not in proc.stderr
+
+
+def test_missing_and_unexpected_keys_are_reported_by_slot(tmp_path):
+    from mplug_registry.checkpoint import check_checkpoint
+    from mplug_registry.config import load_config, validate_config
+    model = validate_config(load_config(str(ROOT / MICRO)))
+    sd = model.state_dict()
+    sd.pop('universal.latents')
+    sd['heads.cls.extra'] = torch.zeros(1)
+    path = tmp_path / 'partial.pth'
+    torch.save({'state_dict': sd}, path)
+    lines = check_checkpoint(model, str(path))
+    assert len(lines) == 2
+    assert lines[0].startswith('checkpoint slot heads.cls: 2 loaded, 1 unexpected')
+    assert lines[1].startswith('checkpoint slot universal: ') and '1 missing' in lines[1]
+    assert 'universal.latents' in lines[1]
+    torch.save({'state_dict': {'fusion.x': torch.zeros(2)}}, path)
+    with pytest.raises(Exception, match='saved from another composition: it has slots fusion'):
+        check_checkpoint(model, str(path))

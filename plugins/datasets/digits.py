@@ -25,12 +25,17 @@ class DigitsDataset(BaseDataset):
     METAINFO = dict(classes=tuple(str(i) for i in range(10)))
 
     def __init__(self, split='train', val_fraction=0.2, seed=0, pipeline=(), **kwargs):
+        self.check_args(split=split, val_fraction=val_fraction)
+        self.split, self.val_fraction, self.seed = split, val_fraction, seed
+        super().__init__(pipeline=list(pipeline), serialize_data=False, **kwargs)
+
+    @staticmethod
+    def check_args(split='train', val_fraction=0.2, **_):
+        """Validate arguments without loading anything (used by config checks)."""
         if split not in SPLITS:
             raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
         if not 0.0 < val_fraction < 1.0:
             raise ValueError(f'val_fraction must be in (0, 1), got {val_fraction}')
-        self.split, self.val_fraction, self.seed = split, val_fraction, seed
-        super().__init__(pipeline=list(pipeline), serialize_data=False, **kwargs)
 
     def load_data_list(self):
         from sklearn.datasets import load_digits

@@ -19,13 +19,19 @@ class Accuracy(BaseMetric):
 
     def __init__(self, topk=(1, ), collect_device='cpu', prefix=None):
         super().__init__(collect_device=collect_device, prefix=prefix)
+        self.check_args(topk)
         self.topk = (topk, ) if isinstance(topk, int) else tuple(topk)
 
+    @staticmethod
+    def check_args(topk=(1, ), **_):
+        ks = (topk, ) if isinstance(topk, int) else tuple(topk)
+        if not ks or not all(isinstance(k, int) and k > 0 for k in ks):
+            raise ValueError(f'topk must be positive integers, got {topk!r}')
+
     def process(self, data_batch, data_samples):
-        for sample in data_samples:
-            get = sample.get if hasattr(sample, 'get') else sample.__getitem__
-            self.results.append((torch.as_tensor(get('pred_score')).cpu().float(),
-                                 int(torch.as_tensor(get('gt_label')))))
+        for sample in data_samples:  # dicts (MMEngine's evaluator converts data samples)
+            self.results.append((torch.as_tensor(sample.get('pred_score')).cpu().float(),
+                                 int(torch.as_tensor(sample.get('gt_label')))))
 
     def compute_metrics(self, results):
         scores = torch.stack([r[0] for r in results])

@@ -18,12 +18,17 @@ class ImageResize(BaseTransform):
     """Resize ``img`` to ``size`` (an int for a square or ``(h, w)``); scales ``gt_bboxes`` too."""
 
     def __init__(self, size, interpolation='bicubic'):
+        self.check_args(size, interpolation)
+        self.size = (size, size) if isinstance(size, int) else tuple(size)
+        self.interpolation = interpolation
+
+    @staticmethod
+    def check_args(size, interpolation='bicubic'):
         if interpolation not in _INTERP:
             raise ValueError(f'interpolation must be one of {_INTERP}, got {interpolation!r}')
-        self.size = (size, size) if isinstance(size, int) else tuple(size)
-        if len(self.size) != 2 or min(self.size) <= 0:
+        pair = (size, size) if isinstance(size, int) else tuple(size)
+        if len(pair) != 2 or not all(isinstance(v, int) and v > 0 for v in pair):
             raise ValueError(f'size must be a positive int or (h, w), got {size!r}')
-        self.interpolation = interpolation
 
     def transform(self, results):
         img = results['img']
