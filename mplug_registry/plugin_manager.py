@@ -80,8 +80,6 @@ class PluginManager:
     def load(self, entry_points=None):
         """Load the plugins of ``entry_points`` (default: the installed ones)."""
         from . import registry
-        from ._mmengine import import_mmengine_model
-        import_mmengine_model()
         if entry_points is None:
             entry_points = metadata.entry_points(group=hookspecs.ENTRY_POINT_GROUP)
         disabled = _disabled_names()
@@ -114,13 +112,12 @@ class PluginManager:
         return rec
 
     def _load_one(self, rec, load, registry):
-        before = {r.name: set(r._module_dict) for r in registry.ALL.values()}
         try:
             with registry.registering_as(rec.owner):
                 rec.module = load()
                 self.pm.register(rec.module, name=rec.name)
         except Exception as exc:  # a plugin must never take the host down
-            self._rollback(rec, registry, before)
+            self._rollback(rec, registry)
             rec.status = 'failed'
             rec.error = f'{type(exc).__name__}: {exc}'.splitlines()[0]
             rec.details = traceback.format_exc()
@@ -132,13 +129,16 @@ class PluginManager:
                            '[see `mplug-registry plugins`]')
             return
         rec.status = 'loaded'
-        rec.components = [(r.name, n) for r in registry.ALL.values()
-                          for n in sorted(set(r._module_dict) - before[r.name])]
+        rec.components = self._owned(rec, registry)
 
-    def _rollback(self, rec, registry, before):
-        for reg in registry.ALL.values():
-            for name in set(reg._module_dict) - before[reg.name]:
-                reg.unregister(name)
+    @staticmethod
+    def _owned(rec, registry):
+        return [(r.name, n) for r in registry.ALL.values()
+                for n, owner in sorted(r._owners.items()) if owner == rec.owner]
+
+    def _rollback(self, rec, registry):
+        for reg_name, name in self._owned(rec, registry):
+            registry.ALL[reg_name].unregister(name)
         if rec.module is not None and self.pm.is_registered(rec.module):
             self.pm.unregister(rec.module)
 

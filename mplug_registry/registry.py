@@ -8,6 +8,7 @@ registered it. The first lookup in any of these registries loads the plugins (th
 ``locations=``), so importing this module stays cheap.
 """
 import contextlib
+import importlib
 import threading
 
 from mmengine.registry import DATA_SAMPLERS as MMENGINE_DATA_SAMPLERS
@@ -23,6 +24,7 @@ from mmengine.registry import Registry
 
 from .errors import ConfigError, DuplicateComponentError, KindError, UnknownTypeError
 from .kinds import EXTERNAL, KINDS, MODEL_KINDS, kind_of_class
+from .lazy import LazyComponent
 
 SCOPE = 'mplug_registry'
 _AUTOLOAD = ['mplug_registry.autoload']
@@ -100,16 +102,59 @@ class KindRegistry(Registry):
         owner = current_owner()
         for name in names:
             old = self._module_dict.get(name)
+            if isinstance(old, LazyComponent) and old.__module__ == module.__module__:
+                # the real class of a lazily listed component: it keeps the listing's owner
+                self.replace_lazy(name, module, kind)
+                continue
             if old is not None and not force and old is not module:
-                o_plugin, o_dist, _ = self._owners.get(name, USER_CODE)
-                raise DuplicateComponentError(
-                    f"component '{name}' is registered twice in the {self.name} registry: by plugin "
-                    f"'{o_plugin}' (distribution {o_dist}) and by plugin '{owner[0]}' "
-                    f'(distribution {owner[1]}); rename one of them or block a plugin with '
-                    'MPLUG_REGISTRY_DISABLE_PLUGINS')
+                raise self._duplicate(name)
             self._module_dict[name] = module
             self._kinds[name] = kind
             self._owners[name] = owner
+
+    def _duplicate(self, name):
+        o_plugin, o_dist, _ = self._owners.get(name, USER_CODE)
+        plugin, dist, _ = current_owner()
+        return DuplicateComponentError(
+            f"component '{name}' is registered twice in the {self.name} registry: by plugin "
+            f"'{o_plugin}' (distribution {o_dist}) and by plugin '{plugin}' (distribution "
+            f'{dist}); rename one of them or block a plugin with MPLUG_REGISTRY_DISABLE_PLUGINS')
+
+    def register_lazy(self, name, module, kind):
+        """List ``name`` (defined in ``module``) without importing it; see :mod:`.lazy`."""
+        existing = self._module_dict.get(name)
+        if existing is not None and getattr(existing, '__module__', None) == module:
+            self.adopt(name)  # already imported by user code before the plugins loaded
+            return
+        if existing is not None:
+            raise self._duplicate(name)
+        self._module_dict[name] = LazyComponent(name, module, self)
+        self._kinds[name] = kind
+        self._owners[name] = current_owner()
+
+    def adopt(self, name):
+        """Attribute a record made outside any plugin to the plugin loading now."""
+        if self._owners.get(name, USER_CODE) == USER_CODE:
+            self._owners[name] = current_owner()
+
+    def replace_lazy(self, name, obj, kind=None):
+        """Put the imported component in place of its lazy record (same kind and owner)."""
+        self._module_dict[name] = obj
+        if kind is not None:
+            self._kinds[name] = kind
+
+    def import_from_location(self):
+        """Import ``locations`` (which loads the plugins) once. MMEngine's version also logs at DEBUG
+        level through ``MMLogger``, which imports torch: listing must not pay for that."""
+        if not self._imported:
+            self._imported = True
+            for location in self._locations:
+                importlib.import_module(location)
+
+    def get(self, key):
+        """MMEngine's ``get``, with lazily listed components imported on access."""
+        obj = super().get(key)
+        return obj.resolve() if isinstance(obj, LazyComponent) else obj
 
     def unregister(self, name):
         """Remove a record (used to roll back a plugin that failed half-way)."""

@@ -18,11 +18,11 @@ def free_port():
         return s.getsockname()[1]
 
 
-def train_cmd(config, work_dir, *options, nproc=1, extra=()):
+def train_cmd(config, work_dir, *options, nproc=1, extra=(), launcher=False):
     args = ['tools/train.py', config, '--work-dir', str(work_dir), *extra]
     if options:
         args += ['--cfg-options', *options]
-    if nproc == 1:
+    if nproc == 1 and not launcher:
         return [sys.executable, *args]
     return [sys.executable, '-m', 'torch.distributed.run', f'--nproc_per_node={nproc}',
             f'--master_port={free_port()}', *args, '--launcher', 'pytorch']
@@ -34,8 +34,9 @@ def env(threads=1):
     return e
 
 
-def train(config, work_dir, *options, nproc=1, extra=(), timeout=600):
-    proc = subprocess.run(train_cmd(config, work_dir, *options, nproc=nproc, extra=extra),
+def train(config, work_dir, *options, nproc=1, extra=(), timeout=600, launcher=False):
+    proc = subprocess.run(train_cmd(config, work_dir, *options, nproc=nproc, extra=extra,
+                                    launcher=launcher),
                           cwd=ROOT, capture_output=True, text=True, timeout=timeout,
                           env=env(1 if nproc > 1 else 2))
     log = proc.stdout + proc.stderr

@@ -30,15 +30,6 @@ class CharTokenizer:
         return ''.join(self.chars[i - 3] for i in ids if i >= 3)
 
 
-@pytest.fixture(autouse=True, scope='module')
-def one_thread():
-    """Tiny models gain nothing from threads; on a shared CPU they only add waiting."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def tiny_decoder(peaky=True, **kwargs):
     """Two layers, width 32, vocab 40. ``peaky``: large random weights, so that the next token
     depends on the memory and generations end at varied lengths (BERT init is near uniform)."""

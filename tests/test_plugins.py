@@ -137,12 +137,79 @@ def test_plugin_config_dirs_resolve_plugin_paths(plugin_dist):
 
 
 def test_discovery_does_not_import_heavy_libraries():
+    run_cli('list')  # builds the component index if this is a fresh machine
     out = run_py('''
         import sys
         import mplug_registry
         from mplug_registry.cli import main
         main(['list', '--json'])
-        heavy = [m for m in ('mmdet', 'mmseg', 'transformers', 'deepspeed') if m in sys.modules]
+        heavy = [m for m in ('mmdet', 'mmseg', 'transformers', 'deepspeed', 'torch')
+                 if m in sys.modules]
         print('HEAVY', heavy)
     ''').stdout
     assert out.strip().splitlines()[-1] == 'HEAVY []'
+
+
+LAZY = {'lazyplug/__init__.py': '''
+    from mplug_registry import hookimpl
+
+    @hookimpl
+    def mplug_registry_register(registries):
+        from mplug_registry.lazy import register_package
+        register_package(__name__, __path__)
+    ''', 'lazyplug/one.py': '''
+    from mplug_registry.model.base import BaseFusion
+    from mplug_registry.registry import MODELS
+
+    @MODELS.register_module()
+    class LazyOneFusion(BaseFusion):
+        """First fusion."""
+        def __init__(self, width=4):
+            super().__init__()
+            self.width = width
+    '''}
+
+
+def test_lazy_index_lists_without_import_and_follows_file_changes(plugin_dist, tmp_path):
+    root = plugin_dist('lazy-plug', '1.0', {'lazy': 'lazyplug'}, LAZY)
+    env = {'MPLUG_REGISTRY_CACHE': str(tmp_path / 'cache')}
+    probe = '''
+        import json, sys
+        from mplug_registry.cli import _records
+        rows = {r['name']: r for r in _records() if r['plugin'] == 'lazy'}
+        print(json.dumps([sorted(rows), [rows[n]['kind'] for n in sorted(rows)],
+                          'lazyplug.one' in sys.modules]))
+    '''
+    import json
+    cold = json.loads(run_py(probe, extra_path=root, env=env).stdout)
+    assert cold == [['LazyOneFusion'], ['fusion'], True]          # first run imports, indexes
+    warm = json.loads(run_py(probe, extra_path=root, env=env).stdout)
+    assert warm == [['LazyOneFusion'], ['fusion'], False]         # then lists without importing
+    (root / 'lazyplug' / 'two.py').write_text(
+        'from mplug_registry.model.base import BaseHead\n'
+        'from mplug_registry.registry import MODELS\n\n\n'
+        '@MODELS.register_module()\nclass LazyTwoHead(BaseHead):\n    pass\n')
+    changed = json.loads(run_py(probe, extra_path=root, env=env).stdout)
+    assert changed[:2] == [['LazyOneFusion', 'LazyTwoHead'], ['fusion', 'head']]
+    out = run_py('''
+        from mplug_registry.registry import MODELS
+        cls = MODELS.get('LazyOneFusion')
+        print(cls.__name__, MODELS.build(dict(type='LazyOneFusion', width=7)).width,
+              MODELS.owner_of('LazyOneFusion')[:2])
+    ''', extra_path=root, env=env).stdout.strip()
+    assert out == "LazyOneFusion 7 ('lazy', 'lazy-plug')"
+
+
+def test_importing_a_plugin_module_first_keeps_the_family_working(tmp_path):
+    """User code may import a built-in module before any registry lookup loads the plugins."""
+    out = run_py('''
+        from mplug_registry_plugins.fusion.cross_attention import CrossAttentionFusion
+        from mplug_registry.registry import MODELS
+        from mplug_registry.plugin_manager import get_plugin_manager
+        MODELS.get('SkipConnectedFusion')
+        rec = get_plugin_manager().get('fusion')
+        print(rec.status, MODELS.owner_of('CrossAttentionFusion')[0],
+              MODELS.get('CrossAttentionFusion') is CrossAttentionFusion,
+              len(rec.components))
+    ''', env={'MPLUG_REGISTRY_CACHE': str(tmp_path)}).stdout.split()
+    assert out == ['loaded', 'fusion', 'True', '4']

@@ -136,3 +136,16 @@ def test_missing_and_unexpected_keys_are_reported_by_slot(tmp_path):
     torch.save({'state_dict': {'fusion.x': torch.zeros(2)}}, path)
     with pytest.raises(Exception, match='saved from another composition: it has slots fusion'):
         check_checkpoint(model, str(path))
+
+
+def test_pretrained_weights_load_through_init_cfg_under_deepspeed(tmp_path):
+    train(MICRO, tmp_path / 'fp32', *ONE_EPOCH)
+    pretrained = state_dict(tmp_path / 'fp32' / 'epoch_1.pth')
+    log = train(MICRO_DS, tmp_path / 'ds', *ONE_EPOCH, 'optim_wrapper.optimizer.lr=1e-12',
+                f"model.init_cfg.checkpoint={tmp_path / 'fp32' / 'epoch_1.pth'}",
+                'model.init_cfg.type=Pretrained')
+    assert f"load model from: {tmp_path / 'fp32' / 'epoch_1.pth'}" in log
+    loaded = state_dict(tmp_path / 'ds' / 'epoch_1.pth')
+    for key, value in pretrained.items():   # bf16 copies of the pretrained weights (lr ~ 0)
+        assert torch.allclose(loaded[key].float(), value.to(torch.bfloat16).float(),
+                              atol=1e-6), key

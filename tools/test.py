@@ -15,6 +15,8 @@ def parse_args(argv=None):
     p.add_argument('checkpoint', help='checkpoint file (.pth)')
     p.add_argument('--work-dir', help='where the test logs go')
     p.add_argument('--out', help='dump the raw predictions to this .pkl file')
+    p.add_argument('--show-dir', help='write pictures of the predictions (image + prediction) here')
+    p.add_argument('--show-max', type=int, default=100, help='at most this many pictures')
     p.add_argument('--cfg-options', nargs='+', action=DictAction, default={})
     p.add_argument('--launcher', choices=['none', 'pytorch', 'slurm'], default='none')
     p.add_argument('--local-rank', '--local_rank', type=int, default=0)
@@ -35,6 +37,9 @@ def main(argv=None):
             cfg.test_evaluator = [cfg.test_evaluator] if isinstance(cfg.test_evaluator, dict) \
                 else list(cfg.test_evaluator)
             cfg.test_evaluator.append(dict(type='mmengine.DumpResults', out_file_path=args.out))
+        if args.show_dir:
+            cfg.custom_hooks = list(cfg.get('custom_hooks') or []) + [dict(
+                type='PredictionVisualizationHook', out_dir=args.show_dir, max_images=args.show_max)]
         runner = build_runner(cfg)
         metrics = runner.test()
         print(json.dumps({k: round(v, 6) if isinstance(v, float) else v

@@ -1,17 +1,17 @@
 """Whole-model components: the composed model and its data preprocessor.
 
 Registered here through the hook, by calls (the classes live in the core package
-``mplug_registry.model``), to show the second way a plugin can register components.
+``mplug_registry.model``), to show the second way a plugin can register components: listed lazily,
+imported when first built.
 """
 from mplug_registry import hookimpl
 
 
 @hookimpl
 def mplug_registry_register(registries):
-    from mplug_registry.model.composed import ComposedModel
-    from mplug_registry.model.preprocessor import MultimodalDataPreprocessor
-    registries.MODELS.register_module(module=ComposedModel, kind='task')
-    registries.MODELS.register_module(module=MultimodalDataPreprocessor, kind='other')
+    registries.MODELS.register_lazy('ComposedModel', 'mplug_registry.model.composed', 'task')
+    registries.MODELS.register_lazy('MultimodalDataPreprocessor',
+                                    'mplug_registry.model.preprocessor', 'other')
 
 
 @hookimpl

@@ -10,7 +10,7 @@ _INTERP = ('nearest', 'bilinear', 'bicubic')
 def _pil_resize(img, size, interpolation):
     from PIL import Image
     mode = {'nearest': Image.NEAREST, 'bilinear': Image.BILINEAR, 'bicubic': Image.BICUBIC}
-    return np.asarray(Image.fromarray(img).resize((size[1], size[0]), mode[interpolation]))
+    return np.array(Image.fromarray(img).resize((size[1], size[0]), mode[interpolation]))
 
 
 @TRANSFORMS.register_module()

@@ -1,0 +1,34 @@
+"""``PredictionVisualizationHook``: pictures of test predictions (``tools/test.py --show-dir``)."""
+import os
+
+from mmengine.hooks import Hook
+
+from mplug_registry.registry import HOOKS
+
+
+@HOOKS.register_module()
+class PredictionVisualizationHook(Hook):
+    """After each test batch, write each sample's image with its prediction drawn on it.
+
+    Args:
+        out_dir: where the PNG files go.
+        max_images: stop after this many pictures (0 = all).
+    """
+
+    def __init__(self, out_dir, max_images=100):
+        self.out_dir, self.max_images, self.count = out_dir, max_images, 0
+
+    def after_test_iter(self, runner, batch_idx, data_batch=None, outputs=None):
+        from PIL import Image
+
+        from mplug_registry.visualize import draw_prediction
+        os.makedirs(self.out_dir, exist_ok=True)
+        classes = runner.test_dataloader.dataset.metainfo.get('classes')
+        for inputs, sample in zip(data_batch['inputs'], outputs or []):
+            if self.max_images and self.count >= self.max_images:
+                return
+            image = inputs['images'] if isinstance(inputs, dict) else inputs
+            name = sample.metainfo.get('sample_idx', self.count)
+            Image.fromarray(draw_prediction(image, sample, classes)).save(
+                os.path.join(self.out_dir, f'{name}.png'))
+            self.count += 1

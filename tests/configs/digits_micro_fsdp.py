@@ -1,0 +1,1 @@
+_base_ = ['./digits_micro.py', '../../configs/_base_/runtimes/fsdp.py']
