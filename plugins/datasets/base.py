@@ -1,0 +1,271 @@
+"""Shared base of the image-text datasets: paths, image loading, bad-image policy, caption files.
+
+Every dataset of :mod:`.image_text` reads an annotation file ``data_root/ann_file`` and images under
+``data_root/data_prefix['img_path']`` (MMEngine's convention), yields ``img`` as an ``H x W x 3``
+``uint8`` RGB array (PIL decodes, the pipeline's :class:`PackMultimodalInputs` packs) and sets
+``img_path``, ``ori_shape`` and ``img_shape``. Normalisation is the data preprocessor's job.
+
+A missing image raises :class:`FileNotFoundError`, an unreadable one :class:`ValueError`, both naming
+the file. With ``skip_bad_images=True`` bad images are skipped and counted instead
+(:attr:`ImageTextDataset.num_skipped`, :attr:`ImageTextDataset.skipped_images`):
+
+* ``test_mode=False``: lazily; a sample whose image fails is replaced by the next index that loads
+  (the epoch keeps its length). The first bad image is logged, then one summary line per epoch's
+  worth of samples served by this process when the count grew (each dataloader worker counts its own).
+* ``test_mode=True``: every image is checked once when the annotations are loaded (exists, PIL
+  identifies it, ``verify()``), so the evaluated set is well defined; one summary line is logged.
+  An image that passes that check but fails to decode later still raises.
+"""
+import inspect
+import json
+import logging
+import os
+import re
+
+import numpy as np
+from mmengine.dataset import BaseDataset
+from mmengine.logging import print_log
+
+from mplug_registry.errors import close_match
+
+_BAD = object()   # prepare_data's marker for a skipped sample
+
+
+def join_path(root, path):
+    """``path`` under ``root`` unless it is absolute or ``root`` is empty (MMEngine's rule)."""
+    return path if not root or os.path.isabs(path) else os.path.join(root, path)
+
+
+def check_data_paths(ann_file='', data_root='', data_prefix=None, **extra_files):
+    """Validate the paths of an image-text dataset config without loading anything.
+
+    ``ann_file`` (required) and every non-empty ``extra_files`` value (e.g. ``answer_file``) must be
+    files, ``data_root`` and the image directory (``data_prefix['img_path']``) directories.
+    """
+    if not isinstance(ann_file, str) or not ann_file:
+        raise ValueError(f'ann_file must name the annotation file, got {ann_file!r}')
+    if data_root and not os.path.isdir(data_root):
+        raise FileNotFoundError(f"data_root: no directory '{data_root}'")
+    for name, path in dict(ann_file=ann_file, **extra_files).items():
+        if path and not os.path.isfile(join_path(data_root, path)):
+            raise FileNotFoundError(f"{name}: no file '{join_path(data_root, path)}'")
+    prefix = {} if data_prefix is None else data_prefix
+    if not isinstance(prefix, dict) or not isinstance(prefix.get('img_path', ''), str):
+        raise ValueError(f"data_prefix must be a dict like dict(img_path='images/'), got "
+                         f'{data_prefix!r}')
+    img_dir = join_path(data_root, prefix.get('img_path', ''))
+    if img_dir and not os.path.isdir(img_dir):
+        raise FileNotFoundError(f"data_prefix.img_path: no image directory '{img_dir}'")
+
+
+def load_rgb(path):
+    """An image file as an ``H x W x 3`` ``uint8`` RGB array; errors name the file."""
+    from PIL import Image
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"image file not found: '{path}'")
+    try:
+        with Image.open(path) as im:
+            return np.asarray(im.convert('RGB'), dtype=np.uint8)   # [H, W, 3]
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as err:
+        raise ValueError(f"cannot read image '{path}': {err}") from err
+
+
+def image_problem(path):
+    """Why ``path`` is not a readable image (cheap header check), or None when it looks fine."""
+    from PIL import Image
+    if not os.path.isfile(path):
+        return 'missing'
+    try:
+        with Image.open(path) as im:
+            im.verify()
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as err:
+        return f'unreadable ({err})'
+    return None
+
+
+def read_json(path):
+    try:
+        with open(path, encoding='utf-8') as f:
+            return json.load(f)
+    except json.JSONDecodeError as err:
+        raise ValueError(f"'{path}' is not valid JSON: {err}") from err
+
+
+def image_id_of(image, given=None):
+    """An image's id: ``given`` when an int (or a string of digits), else the digits ending the
+    file name (``COCO_val2014_000000184613.jpg`` -> 184613, ``coco_184613`` -> 184613), else the
+    file name without extension."""
+    if isinstance(given, (int, np.integer)) and not isinstance(given, bool):
+        return int(given)
+    if isinstance(given, str) and given.isdigit():
+        return int(given)
+    stem = os.path.splitext(os.path.basename(image))[0]
+    match = re.search(r'(\d+)$', stem) or re.search(r'(\d+)$', str(given or ''))
+    return int(match.group(1)) if match else stem
+
+
+def read_caption_file(path):
+    """Images with their captions, in file order: ``[{image, image_id, captions: [str]}]``.
+
+    Reads both standard layouts:
+
+    * a Karpathy-split list as in ALBEF/BLIP (``coco_karpathy_*.json``, ``flickr30k_*.json``,
+      pre-training lists): ``[{image, caption: str | [str], image_id?}]``; entries of one image are
+      merged (train files hold one entry per caption);
+    * an official COCO ``captions_*.json``: ``{images: [{id, file_name}], annotations:
+      [{image_id, caption}]}``.
+    """
+    data = read_json(path)
+    images = {}
+    if isinstance(data, dict) and 'images' in data and 'annotations' in data:
+        for img in data['images']:
+            images[img['id']] = dict(image=img['file_name'], image_id=img['id'], captions=[])
+        for ann in data['annotations']:
+            if ann['image_id'] not in images:
+                raise ValueError(f"'{path}': caption {ann.get('id')} names image_id "
+                                 f"{ann['image_id']}, which is not in `images`")
+            images[ann['image_id']]['captions'].append(ann['caption'])
+        return list(images.values())
+    if not isinstance(data, list):
+        raise ValueError(f"'{path}': expected a list of {{image, caption}} or a COCO captions file "
+                         '({images, annotations})')
+    for i, entry in enumerate(data):
+        if not isinstance(entry, dict) or 'image' not in entry or 'caption' not in entry:
+            raise ValueError(f"'{path}': entry {i} needs `image` and `caption`")
+        caps = entry['caption'] if isinstance(entry['caption'], list) else [entry['caption']]
+        item = images.setdefault(entry['image'], dict(
+            image=entry['image'], image_id=image_id_of(entry['image'], entry.get('image_id')),
+            captions=[]))
+        item['captions'].extend(caps)
+    return list(images.values())
+
+
+class ImageTextDataset(BaseDataset):
+    """Base of the image-text datasets (not registered). Subclasses implement
+    :meth:`parse_annotations` returning data infos with ``img_path``; see the module docstring.
+
+    Args:
+        ann_file: annotation file, relative to ``data_root`` unless absolute.
+        data_root: root of the annotation file and the images.
+        data_prefix: ``dict(img_path=...)``: the image directory relative to ``data_root``.
+        pipeline: transforms.
+        test_mode: evaluation layout (one sample per image where the dataset says so).
+        skip_bad_images: skip and count missing/unreadable images instead of raising.
+        **kwargs: the rest of MMEngine's ``BaseDataset`` (``metainfo``, ``indices``, ``lazy_init``...).
+    """
+
+    def __init__(self, ann_file='', data_root='', data_prefix=None, pipeline=(), test_mode=False,
+                 skip_bad_images=False, **kwargs):
+        self.check_args(ann_file=ann_file, data_root=data_root, data_prefix=data_prefix,
+                        **self.checked_args())
+        self.skip_bad_images = bool(skip_bad_images)
+        self.skipped_images = {}   # path -> reason
+        self._reported, self._served = 0, 0
+        super().__init__(ann_file=ann_file, data_root=data_root,
+                         data_prefix=dict(img_path='') if data_prefix is None else data_prefix,
+                         pipeline=list(pipeline), test_mode=test_mode, **kwargs)
+
+    @classmethod
+    def check_args(cls, ann_file='', data_root='', data_prefix=None, **others):
+        """Validate argument names and paths without loading anything (used by config checks)."""
+        cls.check_names(others)
+        check_data_paths(ann_file, data_root, data_prefix)
+
+    @classmethod
+    def check_names(cls, names):
+        """Every name is an argument of the class or of MMEngine's ``BaseDataset`` (close match
+        otherwise): the constructors take ``**kwargs``, so the config check cannot see typos."""
+        known = set()
+        for klass in cls.__mro__:
+            if '__init__' in vars(klass):
+                known.update(p.name for p in inspect.signature(klass.__init__).parameters.values()
+                             if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD))
+            if klass is BaseDataset:
+                break
+        for name in names:
+            if name not in known and not name.startswith('_'):
+                match = close_match(name, known - {'self'})
+                raise ValueError(f"{cls.__name__} has no argument '{name}'" +
+                                 (f" (did you mean '{match}'?)" if match else ''))
+
+    def checked_args(self):
+        """The subclass's own constructor arguments that its ``check_args`` validates."""
+        return {}
+
+    @property
+    def img_prefix(self):
+        return self.data_prefix.get('img_path', '')
+
+    @property
+    def num_skipped(self):
+        """How many distinct bad images were skipped (in this process)."""
+        return len(self.skipped_images)
+
+    def data_file(self, path):
+        """An extra annotation file of the config, resolved like ``ann_file``."""
+        return join_path(self.data_root, path) if path else path
+
+    def image_path(self, name):
+        return join_path(self.img_prefix, name)
+
+    def parse_annotations(self):
+        raise NotImplementedError
+
+    def load_data_list(self):
+        return self.parse_annotations()
+
+    def filter_data(self):
+        if not (self.test_mode and self.skip_bad_images):
+            return self.data_list
+        problems = {}
+        for info in self.data_list:
+            path = info['img_path']
+            if path not in problems:
+                problems[path] = image_problem(path)
+        for path, problem in problems.items():
+            if problem is not None:
+                self.skipped_images[path] = problem
+        if self.skipped_images:
+            self._log_skipped('when loading the annotations')
+        return [info for info in self.data_list if problems[info['img_path']] is None]
+
+    def prepare_data(self, idx):
+        info = self.get_data_info(idx)
+        try:
+            info['img'] = load_rgb(info['img_path'])    # [H, W, 3] uint8
+        except (FileNotFoundError, ValueError) as err:
+            if not self.skip_bad_images or self.test_mode:
+                raise
+            if info['img_path'] not in self.skipped_images:
+                self.skipped_images[info['img_path']] = str(err)
+                if self.num_skipped == 1:
+                    print_log(f'skipping bad image: {err} (further bad images are counted and '
+                              'summarised once per epoch)', logger='current', level=logging.WARNING)
+                    self._reported = 1
+            return _BAD
+        info['ori_shape'] = info['img_shape'] = info['img'].shape[:2]
+        return self.pipeline(info)
+
+    def __getitem__(self, idx):
+        if not self.skip_bad_images or self.test_mode:
+            return super().__getitem__(idx)
+        for offset in range(len(self)):
+            data = super().__getitem__((idx + offset) % len(self))
+            if data is not _BAD:
+                break
+        else:
+            raise ValueError(f'every image of the dataset is bad (first: '
+                             f'{next(iter(self.skipped_images.items()))})')
+        self._served += 1
+        if self._served >= len(self):   # an epoch's worth of samples
+            self._served = 0
+            if self.num_skipped > self._reported:
+                self._log_skipped('so far')
+        return data
+
+    def _log_skipped(self, when):
+        self._reported = self.num_skipped
+        first = ', '.join(f"'{p}' ({r})" for p, r in list(self.skipped_images.items())[:3])
+        more = f' and {self.num_skipped - 3} more' if self.num_skipped > 3 else ''
+        print_log(f'{type(self).__name__}: skipped {self.num_skipped} bad image(s) {when}: '
+                  f'{first}{more}', logger='current', level=logging.WARNING)
