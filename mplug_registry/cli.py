@@ -71,7 +71,8 @@ def cmd_show(args):
         match = close_match(args.name, names)
         raise ConfigError('NAME', f"no component named '{args.name}'",
                           f"did you mean '{match}'?" if match else 'see `mplug-registry list`')
-    for reg, (name, kind, plugin, dist, version, obj) in matches:
+    for reg, (name, kind, plugin, dist, version, _) in matches:
+        obj = reg.get(name)  # imports a lazily listed component
         print(f'{name}  [kind: {kind}, registry: {reg.name}, plugin: {plugin}, '
               f'distribution: {dist} {version}]')
         print(f'  defined in {obj.__module__}')

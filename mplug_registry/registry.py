@@ -14,6 +14,7 @@ import threading
 from mmengine.registry import DATA_SAMPLERS as MMENGINE_DATA_SAMPLERS
 from mmengine.registry import DATASETS as MMENGINE_DATASETS
 from mmengine.registry import HOOKS as MMENGINE_HOOKS
+from mmengine.registry import LOOPS as MMENGINE_LOOPS
 from mmengine.registry import METRICS as MMENGINE_METRICS
 from mmengine.registry import MODELS as MMENGINE_MODELS
 from mmengine.registry import OPTIM_WRAPPERS as MMENGINE_OPTIM_WRAPPERS
@@ -224,6 +225,7 @@ HOOKS = KindRegistry('hook', parent=MMENGINE_HOOKS, default_kind='other')
 STRATEGIES = KindRegistry('strategy', parent=MMENGINE_STRATEGIES, default_kind='other')
 VISUALIZERS = KindRegistry('visualizer', parent=MMENGINE_VISUALIZERS, default_kind='other')
 OPTIM_WRAPPERS = KindRegistry('optim_wrapper', parent=MMENGINE_OPTIM_WRAPPERS, default_kind='other')
+LOOPS = KindRegistry('loop', parent=MMENGINE_LOOPS, default_kind='other')
 
 ALL = {r.name: r for r in (MODELS, DATASETS, TRANSFORMS, METRICS, DATA_SAMPLERS, HOOKS,
-                           STRATEGIES, VISUALIZERS, OPTIM_WRAPPERS)}
+                           STRATEGIES, VISUALIZERS, OPTIM_WRAPPERS, LOOPS)}

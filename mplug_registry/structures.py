@@ -35,6 +35,9 @@ class Features:
     tokens: torch.Tensor
     mask: Optional[torch.Tensor] = None
     pooled: Optional[torch.Tensor] = None
+    #: the same stream computed without the other modality, when a layer mixed them (universal
+    #: layers with vision and text): what contrastive heads should align
+    unimodal: Optional['Features'] = None
 
     @property
     def dims(self):

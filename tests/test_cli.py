@@ -32,6 +32,7 @@ def test_show_prints_arguments_defaults_and_docstring():
     assert 'num_latents = 50' in proc.stdout and 'num_layers = 2' in proc.stdout
     assert 'eqs. 6-10' in proc.stdout
     assert 'num_classes (required)' in run_cli('show', 'ClassificationHead').stdout
+    assert 'size (required)' in run_cli('show', 'ImageResize').stdout   # a transform, lazily listed
 
 
 def test_check_prints_composition_with_parameter_counts():

@@ -80,18 +80,32 @@ def test_num_latents_sets_memory_size(num_latents, nv):
 
     def record(name):
         def hook(module, args):
-            seen[name] = (args[0].shape, args[1].shape)
+            seen.setdefault(name, []).append((args[0].shape, args[1].shape))
         return hook
 
     mod.vision_out.register_forward_pre_hook(record('vision_out'))
     mod.text_out.register_forward_pre_hook(record('text_out'))
     mod.layers[0].cross.register_forward_pre_hook(record('layer_cross'))
     out_v, out_t = mod(vision(nv), text())
-    assert seen['layer_cross'] == ((B, num_latents, C), (B, nv, C))       # eq. (8)
-    assert seen['vision_out'] == ((B, nv, C), (B, num_latents + NT, C))   # [V^S; W^S]
-    assert seen['text_out'] == ((B, NT, C), (B, num_latents + NT, C))
+    assert seen['layer_cross'] == [((B, num_latents, C), (B, nv, C))]     # eq. (8)
+    # first the cross-modal combination over [V^S; W^S], then the unimodal one over V^S / W^S
+    assert seen['vision_out'] == [((B, nv, C), (B, num_latents + NT, C)),
+                                  ((B, nv, C), (B, num_latents, C))]
+    assert seen['text_out'] == [((B, NT, C), (B, num_latents + NT, C)), ((B, NT, C), (B, NT, C))]
     assert out_v.tokens.shape == (B, nv, C) and out_t.tokens.shape == (B, NT, C)
+    assert out_v.unimodal.tokens.shape == (B, nv, C) and out_t.unimodal.tokens.shape == (B, NT, C)
     assert mod.num_latents == num_latents
+
+
+def test_unimodal_outputs_do_not_depend_on_the_other_modality():
+    mod = make().eval()
+    v = vision()
+    out_a, _ = mod(v, text())
+    out_b, _ = mod(v, text(seed=3))   # another text
+    assert not torch.allclose(out_a.tokens, out_b.tokens)          # text-aware visual features
+    assert torch.allclose(out_a.unimodal.tokens, out_b.unimodal.tokens)
+    alone, _ = mod(v, None)
+    assert torch.allclose(alone.tokens, out_a.unimodal.tokens, atol=1e-6)
 
 
 # ------------------------------------------------------------------------------------- masks

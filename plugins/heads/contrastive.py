@@ -161,6 +161,7 @@ class ITCHead(BaseHead):
         text = m['text_encoder'](**inputs['text'])
         if 'universal' in m:
             vision, text = m['universal'](vision, text)
+            vision, text = vision.unimodal or vision, text.unimodal or text
         return (F.normalize(m['vision_proj'](vision.pooled), dim=-1),
                 F.normalize(m['text_proj'](text.pooled), dim=-1))
 
@@ -186,7 +187,7 @@ class ITCHead(BaseHead):
     def embed(self, feats, stream):
         """L2-normalised projection of a stream's pooled feature: ``[B, embed_dims]``."""
         proj = self.vision_proj if stream == 'vision' else self.text_proj
-        return F.normalize(proj(feats.pooled), dim=-1)
+        return F.normalize(proj((feats.unimodal or feats).pooled), dim=-1)
 
     @torch.no_grad()
     def similarity(self, feats):

@@ -111,9 +111,18 @@ class UniversalLayers(BaseUniversal):
             memory_mask = torch.cat(keep + [text_mask], dim=1)                      # [B, k+Nt]
         out_v = out_t = None
         if visual is not None:
-            tokens = self.vision_out(visual, memory, memory_mask)                   # [B, Nv, C]
-            out_v = Features(tokens=tokens, mask=visual_mask, pooled=tokens[:, 0])
+            out_v = self._combine(self.vision_out, visual, visual_mask, memory, memory_mask)
         if words is not None:
-            tokens = self.text_out(text.tokens, memory, memory_mask)                # [B, Nt, C]
-            out_t = Features(tokens=tokens, mask=text_mask, pooled=tokens[:, 0])
+            out_t = self._combine(self.text_out, text.tokens, text_mask, memory, memory_mask)
+        if out_v is not None and out_t is not None:
+            # the same final cross-attention over each modality's own universal output: the
+            # unimodal features that contrastive heads align (no leak from the paired text)
+            out_v.unimodal = self._combine(self.vision_out, visual, visual_mask, latents, None)
+            out_t.unimodal = self._combine(self.text_out, text.tokens, text_mask, words,
+                                           text_mask)
         return out_v, out_t
+
+    @staticmethod
+    def _combine(block, original, mask, memory, memory_mask):
+        tokens = block(original, memory, memory_mask)                               # [B, N, C]
+        return Features(tokens=tokens, mask=mask, pooled=tokens[:, 0])
