@@ -46,7 +46,7 @@ def draw_prediction(image, sample, classes=None, scale=4):
     if factor > 1:
         img = np.kron(img, np.ones((factor, factor, 1), dtype=np.uint8))
     vis = Visualizer(image=img)
-    for field, color in (('gt_bboxes', 'g'), ('pred_bboxes', 'r')):
+    for field, color in (('gt_bboxes', (0, 200, 0)), ('pred_bboxes', (255, 40, 40))):
         boxes = sample.get(field)
         if boxes is not None:
             vis.draw_bboxes(np.asarray(boxes, dtype=np.float32).reshape(-1, 4) * factor,
@@ -54,6 +54,6 @@ def draw_prediction(image, sample, classes=None, scale=4):
     lines = describe(sample, classes)
     if lines:
         size = max(8, min(14, img.shape[1] // 24))
-        vis.draw_texts('\n'.join(lines), np.array([4, 4]), font_sizes=size, colors='w',
+        vis.draw_texts('\n'.join(lines), np.array([4, 4]), font_sizes=size, colors=(255, 255, 255),
                        bboxes=dict(facecolor='black', alpha=0.6, pad=2))
     return vis.get_image()

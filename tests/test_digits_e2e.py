@@ -26,9 +26,25 @@ def test_digits_train_then_test_reproduces_accuracy(tmp_path):
     assert len(val) == 1 and val[0] > 0.5, log[-2000:]   # chance is 0.1
     ckpt = work / 'epoch_2.pth'
     assert ckpt.is_file()
-    out, _ = run_tool('tools/test.py', CONFIG, str(ckpt), '--work-dir', str(tmp_path / 'test'))
+    show = tmp_path / 'show'
+    out, _ = run_tool('tools/test.py', CONFIG, str(ckpt), '--work-dir', str(tmp_path / 'test'),
+                      '--show-dir', str(show), '--show-max', '5')
     metrics = json.loads(out.strip().splitlines()[-1])
     assert abs(metrics['accuracy/top1'] - val[0]) < 1e-4
+    pictures = sorted(show.glob('*.png'))
+    assert len(pictures) == 5 and all(p.stat().st_size > 1000 for p in pictures)
+    # one image file through tools/infer.py: printed prediction and a picture
+    import numpy as np
+    from PIL import Image
+    from sklearn.datasets import load_digits
+    digit = (load_digits().images[0] * (255 / 16)).round().astype(np.uint8)
+    Image.fromarray(digit).save(tmp_path / 'digit.png')
+    out, _ = run_tool('tools/infer.py', CONFIG, str(ckpt), '--image', str(tmp_path / 'digit.png'),
+                      '--out', str(tmp_path / 'digit_pred.png'))
+    assert re.search(r'^class \d \(\d\.\d\d\)$', out, flags=re.M), out
+    assert re.search(r'^top-k: (\d=\d\.\d{3}, ){4}\d=\d\.\d{3}$', out, flags=re.M), out
+    with Image.open(tmp_path / 'digit_pred.png') as pic:
+        assert pic.size[0] >= 64
 
 
 def test_train_reports_bad_config_in_one_line(tmp_path):

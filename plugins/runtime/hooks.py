@@ -24,10 +24,12 @@ class PredictionVisualizationHook(Hook):
         from mplug_registry.visualize import draw_prediction
         os.makedirs(self.out_dir, exist_ok=True)
         classes = runner.test_dataloader.dataset.metainfo.get('classes')
-        for inputs, sample in zip(data_batch['inputs'], outputs or []):
+        inputs = data_batch['inputs']   # collated: {'images': [per-sample tensors]} or a list
+        images = inputs['images'] if isinstance(inputs, dict) else [
+            x['images'] if isinstance(x, dict) else x for x in inputs]
+        for image, sample in zip(images, outputs or []):
             if self.max_images and self.count >= self.max_images:
                 return
-            image = inputs['images'] if isinstance(inputs, dict) else inputs
             name = sample.metainfo.get('sample_idx', self.count)
             Image.fromarray(draw_prediction(image, sample, classes)).save(
                 os.path.join(self.out_dir, f'{name}.png'))

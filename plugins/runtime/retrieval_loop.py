@@ -1,0 +1,222 @@
+"""Image-text retrieval evaluation loops: ALBEF's two-stage protocol (ITC ranking, ITM re-ranking).
+
+ALBEF (Li et al., 2021, ``evaluation`` of ``Retrieval.py``) and mPLUG (§5.2.3; mPLUG-2 Table 6)
+score every image against every text of the split in two stages:
+
+1. **ITC candidates.** The unimodal features of all images and of all texts are encoded once and
+   projected by the ITC head (``s(I, T) = g_v(v_cls)^T g_w(w_cls)``, mPLUG §3.3); this ranks every
+   text for every image and every image for every text.
+2. **ITM re-ranking.** For each query, the ``k_test`` best candidates by ITC are paired with it,
+   fused (universal layers, when present, then the fusion module) and scored by the ITM head; the
+   other candidates get :data:`NOT_RERANKED`, below any ITM score. The i2t and t2i score matrices
+   differ because the re-ranked top-k differs per direction.
+
+The loops write, per image data sample, what
+:class:`~mplug_registry_plugins.metrics.retrieval.RetrievalRecall` reads: ``pred_scores`` (the image's row of ``scores_i2t``), ``pred_scores_t2i``
+(its column of ``scores_t2i``) and ``img2txt`` (its text indices, from the dataset). The dataset is a
+test-mode ``RetrievalDataset``: one sample per image, all texts in its ``texts`` attribute.
+
+Config::
+
+    val_cfg = dict(type='RetrievalValLoop', k_test=16)
+    test_cfg = dict(type='RetrievalTestLoop', k_test=16)
+
+Runs in one process (every image and text is scored there; a distributed run raises).
+"""
+import torch
+import torch.distributed as dist
+from mmengine.runner import TestLoop, ValLoop
+
+from mplug_registry.registry import LOOPS
+from mplug_registry.structures import Features
+from mplug_registry_plugins.heads.contrastive import ITCHead
+from mplug_registry_plugins.heads.matching import ITMHead
+from mplug_registry_plugins.heads.pairs import cat_rows, joint_forward, select_rows
+
+#: score of the candidates outside a query's ITC top-k (ALBEF: -100); below any ITM log-odds
+NOT_RERANKED = -1e4
+
+
+def _find_head(model, cls):
+    return next((h for h in model.heads.values() if isinstance(h, cls)), None)
+
+
+def _detach(feats):
+    return Features(tokens=feats.tokens.detach(), pooled=feats.pooled.detach(),
+                    mask=None if feats.mask is None else feats.mask.detach())
+
+
+def _pad_cat(feats):
+    """Concatenate :class:`Features` whose token counts may differ (text batches): right-pad the
+    tokens with zeros and the masks with 0 (padding, never attended to)."""
+    length = max(f.tokens.shape[1] for f in feats)
+    out = []
+    for f in feats:
+        pad = length - f.tokens.shape[1]
+        mask = f.mask if f.mask is not None else \
+            f.tokens.new_ones(f.tokens.shape[:2], dtype=torch.long)
+        out.append(Features(tokens=torch.nn.functional.pad(f.tokens, (0, 0, 0, pad)),
+                            mask=torch.nn.functional.pad(mask, (0, pad)), pooled=f.pooled))
+    return cat_rows(*out)
+
+
+@torch.no_grad()
+def encode_unimodal(model, stream, **inputs):
+    """Encoder features (kept for fusion) and ITC embedding ``[B, D]`` of one modality.
+
+    With universal layers the ITC embedding is taken from the universal output of that modality
+    alone, which is what ``Features.unimodal`` holds when both modalities are given.
+    """
+    if stream == 'vision':
+        enc = model.vision_encoder(inputs['images'])
+        uni = model.universal(enc, None)[0] if model.universal is not None else enc
+    else:
+        enc = model.text_encoder(**inputs)
+        uni = model.universal(None, enc)[1] if model.universal is not None else enc
+    return _detach(enc), _find_head(model, ITCHead).embed(uni, stream)
+
+
+@torch.no_grad()
+def itm_scores(model, vision, text, image_rows, text_rows, batch_size=128):
+    """ITM log-odds ``[R]`` of the pairs ``(image_rows[r], text_rows[r])`` (encoder features)."""
+    itm = _find_head(model, ITMHead)
+    out = []
+    for start in range(0, len(image_rows), batch_size):
+        img, txt = image_rows[start:start + batch_size], text_rows[start:start + batch_size]
+        fused = joint_forward(model, select_rows(vision, img), select_rows(text, txt))[2]
+        out.append(itm.score_pairs(fused))
+    return torch.cat(out) if out else vision.tokens.new_zeros(0)
+
+
+@torch.no_grad()
+def rerank(model, sim, vision, text, k, transpose=False, batch_size=128):
+    """Scores ``[Q, C]``: ITM log-odds for each query's ``k`` best candidates by ``sim`` ``[Q, C]``,
+    :data:`NOT_RERANKED` elsewhere. Queries are images (``transpose=False``) or texts."""
+    k = min(k, sim.shape[1])
+    top = sim.topk(k, dim=1).indices                                        # [Q, k]
+    queries = torch.arange(sim.shape[0], device=sim.device)[:, None].expand(-1, k).flatten()
+    cands = top.flatten()
+    img, txt = (cands, queries) if transpose else (queries, cands)
+    scores = sim.new_full(sim.shape, NOT_RERANKED)
+    scores[queries, cands] = itm_scores(model, vision, text, img, txt, batch_size).to(sim.dtype)
+    return scores
+
+
+@torch.no_grad()
+def retrieval_scores(model, images, texts, k_test, text_batch_size=64, itm_batch_size=128):
+    """``(scores_i2t [N_img, N_txt], scores_t2i [N_txt, N_img] or None)`` of ALBEF's protocol.
+
+    ``images``: list of preprocessed image batches ``[b, 3, H, W]``; ``texts``: all texts.
+    ``k_test = 0``: ITC similarity only (``scores_t2i`` is ``None``: the transpose).
+    """
+    pre = model.data_preprocessor
+    vis_parts, img_embeds = zip(*(encode_unimodal(model, 'vision', images=x) for x in images))
+    txt_parts, txt_embeds = [], []
+    for start in range(0, len(texts), text_batch_size):
+        tok = pre.tokenizer(list(texts[start:start + text_batch_size]), max_length=pre.max_length)
+        enc, emb = encode_unimodal(model, 'text', **{k: v.to(pre.device) for k, v in tok.items()})
+        txt_parts.append(enc)
+        txt_embeds.append(emb)
+    sim = torch.cat(img_embeds) @ torch.cat(txt_embeds).t()                 # [N_img, N_txt]
+    if not k_test:
+        return sim, None
+    vision, text = cat_rows(*vis_parts), _pad_cat(txt_parts)
+    i2t = rerank(model, sim, vision, text, k_test, False, itm_batch_size)
+    t2i = rerank(model, sim.t(), vision, text, k_test, True, itm_batch_size)
+    return i2t, t2i
+
+
+class RetrievalLoopMixin:
+    """The shared run of :class:`RetrievalValLoop` and :class:`RetrievalTestLoop`."""
+    phase = 'val'
+
+    def _setup(self, k_test, text_batch_size, itm_batch_size):
+        for name, value in dict(text_batch_size=text_batch_size,
+                                itm_batch_size=itm_batch_size).items():
+            if not isinstance(value, int) or value < 1:
+                raise ValueError(f'{name} must be a positive integer, got {value!r}')
+        if not isinstance(k_test, int) or k_test < 0:
+            raise ValueError(f'k_test must be an integer >= 0 (0: ITC only), got {k_test!r}')
+        self.k_test, self.text_batch_size, self.itm_batch_size = \
+            k_test, text_batch_size, itm_batch_size
+
+    def _texts(self):
+        dataset = self.dataloader.dataset
+        texts, img2txt = getattr(dataset, 'texts', None), getattr(dataset, 'img2txt', None)
+        if texts is None or img2txt is None:
+            raise ValueError(f'{type(self).__name__} needs a test-mode retrieval dataset exposing '
+                             f'`texts` and `img2txt`, got {type(dataset).__name__}')
+        return texts, img2txt
+
+    def _check_model(self, model):
+        if dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1:
+            raise RuntimeError(f'{type(self).__name__} scores the whole split in one process; '
+                               'run the evaluation without a distributed launcher')
+        if _find_head(model, ITCHead) is None:
+            raise ValueError(f'{type(self).__name__} needs a model with an ITCHead')
+        if self.k_test and (_find_head(model, ITMHead) is None or model.fusion is None):
+            raise ValueError(f'{type(self).__name__}: k_test={self.k_test} re-ranks with ITM, but '
+                             'the model has no ITMHead or fusion (set k_test=0 for ITC only)')
+
+    def run(self):
+        phase, runner = self.phase, self.runner
+        runner.call_hook(f'before_{phase}')
+        runner.call_hook(f'before_{phase}_epoch')
+        model = runner.model.module if hasattr(runner.model, 'module') else runner.model
+        model.eval()
+        self._check_model(model)
+        texts, img2txt = self._texts()
+        batches, images = [], []
+        for data_batch in self.dataloader:
+            data = model.data_preprocessor(data_batch, False)
+            batches.append((data_batch, data['data_samples']))
+            images.append(data['inputs']['images'])
+        with torch.autocast(model.data_preprocessor.device.type, enabled=self.fp16):
+            i2t, t2i = retrieval_scores(model, images, texts, self.k_test,
+                                        self.text_batch_size, self.itm_batch_size)
+        i2t, t2i = i2t.float().cpu(), None if t2i is None else t2i.float().cpu()
+        row = 0
+        for idx, (data_batch, samples) in enumerate(batches):
+            runner.call_hook(f'before_{phase}_iter', batch_idx=idx, data_batch=data_batch)
+            for sample in samples:
+                sample.pred_scores = i2t[row]
+                if t2i is not None:
+                    sample.pred_scores_t2i = t2i[:, row]
+                sample.img2txt = list(img2txt[int(sample.metainfo['sample_idx'])])
+                row += 1
+            self.evaluator.process(data_samples=samples, data_batch=data_batch)
+            runner.call_hook(f'after_{phase}_iter', batch_idx=idx, data_batch=data_batch,
+                             outputs=samples)
+        metrics = self.evaluator.evaluate(len(self.dataloader.dataset))
+        runner.call_hook(f'after_{phase}_epoch', metrics=metrics)
+        runner.call_hook(f'after_{phase}')
+        return metrics
+
+
+@LOOPS.register_module(kind='other')
+class RetrievalValLoop(RetrievalLoopMixin, ValLoop):
+    """Validation with ALBEF's two-stage retrieval protocol (see the module docstring).
+
+    Args:
+        k_test: candidates per query re-ranked by ITM (ALBEF: 256 on COCO, 128 on Flickr30K);
+            0: ITC similarity only.
+        text_batch_size: texts encoded per forward pass.  itm_batch_size: pairs fused per pass.
+        fp16: autocast during scoring.
+    """
+    phase = 'val'
+
+    def __init__(self, runner, dataloader, evaluator, k_test=256, text_batch_size=64,
+                 itm_batch_size=128, fp16=False):
+        self._setup(k_test, text_batch_size, itm_batch_size)
+        super().__init__(runner, dataloader, evaluator, fp16=fp16)
+
+
+@LOOPS.register_module(kind='other')
+class RetrievalTestLoop(RetrievalLoopMixin, TestLoop):
+    """Test with ALBEF's two-stage retrieval protocol; arguments as :class:`RetrievalValLoop`."""
+    phase = 'test'
+
+    def __init__(self, runner, dataloader, evaluator, k_test=256, text_batch_size=64,
+                 itm_batch_size=128, fp16=False):
+        self._setup(k_test, text_batch_size, itm_batch_size)
+        super().__init__(runner, dataloader, evaluator, fp16=fp16)
