@@ -1,4 +1,6 @@
 """Draw a prediction on its image: class, caption, answer, boxes (MMEngine ``Visualizer``)."""
+import textwrap
+
 import numpy as np
 
 
@@ -18,8 +20,8 @@ def _as_hwc_uint8(image):
                                 np.repeat(image[..., None], 3, axis=2))
 
 
-def describe(sample, classes=None):
-    """Text lines for the prediction fields a sample carries."""
+def describe(sample, classes=None, wrap=40):
+    """Text lines for the prediction fields a sample carries (texts wrapped at ``wrap`` chars)."""
     get = sample.get
     lines = []
     if get('pred_label') is not None:
@@ -32,7 +34,8 @@ def describe(sample, classes=None):
     for field, title in (('question', 'Q'), ('pred_answer', 'A'), ('pred_caption', 'caption'),
                          ('text', 'text')):
         if get(field) is not None and (field != 'text' or get('pred_bboxes') is not None):
-            lines.append(f'{title}: {get(field)}')
+            # long texts (captions) are wrapped so that they stay inside a small picture
+            lines += textwrap.wrap(f'{title}: {get(field)}', width=wrap, subsequent_indent='  ')
     if get('itm_score') is not None:
         lines.append(f'match: {float(get("itm_score")):.2f}')
     return lines

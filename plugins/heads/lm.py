@@ -7,12 +7,10 @@ are scored. Prediction decodes with beam search from the same prompt.
 """
 import torch
 
-from mplug_registry.errors import ConfigError
 from mplug_registry.model.base import BaseHead
 from mplug_registry.registry import MODELS
-
-#: the slot that produces each memory stream
-PRODUCERS = {'fused': 'fusion', 'vision': 'vision_encoder', 'text': 'text_encoder'}
+from mplug_registry_plugins.heads.text_targets import (check_decoding_head, decoder_and_memory,
+                                                       frame_texts)
 
 
 @MODELS.register_module()
@@ -62,17 +60,7 @@ class LMHead(BaseHead):
     def bind(self, model):
         """Check, at build time, the tokenizer and the slot producing the decoder's memory."""
         super().bind(model)
-        name = next((n for n, h in model.heads.items() if h is self), type(self).__name__)
-        if getattr(model.data_preprocessor, 'tokenizer', None) is None:
-            raise ConfigError('model.data_preprocessor.tokenizer', f"head '{name}' (LMHead) "
-                              'needs a tokenizer, but the data preprocessor has none')
-        stream = model.decoder.memory_stream
-        slot = PRODUCERS.get(stream)
-        if slot is not None and getattr(model, slot) is None:
-            raise ConfigError(f'model.{slot}', f"head '{name}' (LMHead) decodes from {stream} "
-                              f"features (the decoder's memory_stream), but the config has no "
-                              f'`model.{slot}`')
-        self.requires = ('decoder', stream)
+        self.requires = ('decoder', check_decoding_head(self, model))
 
     # ------------------------------------------------------------------ text <-> ids
     @property
@@ -80,22 +68,7 @@ class LMHead(BaseHead):
         return self.model.data_preprocessor.tokenizer
 
     def _tokenize(self, texts, decoder, device, max_length):
-        """``texts`` -> ids ``[R, L]`` and mask of ``text..., eos, pad`` (no bos), right-padded."""
-        tok = self.tokenizer(list(texts), max_length=max_length)
-        ids, mask = tok['input_ids'].to(device).long(), tok['attention_mask'].to(device).long()
-        if bool((ids[:, 0] == decoder.bos_token_id).all()):
-            ids, mask = ids[:, 1:], mask[:, 1:]                       # drop [CLS]
-        lengths = mask.sum(dim=1)                                     # [R]
-        rows = torch.arange(ids.shape[0], device=device)
-        last = ids[rows, (lengths - 1).clamp(min=0)]
-        missing = (last != decoder.eos_token_id) | (lengths == 0)     # rows without an end token
-        if bool(missing.any()):
-            pad = ids.new_full((ids.shape[0], 1), decoder.pad_token_id)
-            ids, mask = torch.cat([ids, pad], dim=1), torch.cat([mask, torch.zeros_like(pad)], 1)
-            ids[rows[missing], lengths[missing]] = decoder.eos_token_id
-            mask[rows[missing], lengths[missing]] = 1
-        ids = ids.masked_fill(mask == 0, decoder.pad_token_id)
-        return ids, mask
+        return frame_texts(self.tokenizer, texts, decoder, device, max_length)
 
     def _prompt_ids(self, decoder, device):
         """``[P]``: bos followed by the prompt's tokens (no end token)."""
@@ -117,8 +90,7 @@ class LMHead(BaseHead):
 
     # ------------------------------------------------------------------ loss and predict
     def _decoder_and_memory(self, feats):
-        decoder = feats.decoder if feats.decoder is not None else self.model.decoder
-        return decoder, feats.require(decoder.memory_stream, type(self).__name__)
+        return decoder_and_memory(self, feats)
 
     def loss(self, feats, data_samples):
         decoder, memory = self._decoder_and_memory(feats)

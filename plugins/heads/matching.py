@@ -127,6 +127,12 @@ class ITMHead(BaseHead):
         acc = (logits.argmax(dim=1) == labels).float().mean()
         return {'loss_itm': loss * self.loss_weight, 'acc_itm': acc.detach()}
 
+    def score_pairs(self, fused):
+        """Matching log-odds ``logit(match) - logit(no match)`` ``[B]`` of fused pairs (monotone in
+        p(match) but never saturating, so re-ranked retrieval candidates do not tie)."""
+        logits = self.fc(fused.pooled).float()                             # [B, 2]
+        return logits[:, 1] - logits[:, 0]
+
     def predict(self, feats, data_samples):
         fused = feats.require('fused', type(self).__name__)
         scores = self.fc(fused.pooled).float().softmax(dim=1)[:, 1]       # [B]

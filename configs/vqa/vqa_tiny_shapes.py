@@ -1,0 +1,36 @@
+# Visual question answering, mPLUG-2 Table 2 row "Image-Text Question Answering":
+# text enc + image enc + universal layers + fusion + shared text decoder. The question goes
+# through the text encoder, the universal layers and the fusion; the decoder generates the answer
+# from the fused tokens (trained with the answer-weighted LM loss of VQAHead).
+#   python tools/train.py configs/vqa/vqa_tiny_shapes.py
+# Ranking a closed answer list instead of generating (ALBEF's rank_answer):
+#   --cfg-options model.heads.vqa.inference=rank \
+#       model.heads.vqa.answer_list=data/shapes/annotations/answer_list.json
+_base_ = ['../_base_/datasets/shapes_vqa.py', '../_base_/modules/vision_tiny.py',
+          '../_base_/modules/text_tiny.py', '../_base_/modules/universal_tiny.py',
+          '../_base_/modules/fusion_tiny.py', '../_base_/modules/decoder_tiny.py',
+          '../_base_/schedules/adamw_cosine.py', '../_base_/runtimes/default.py']
+
+model = dict(
+    type='ComposedModel',
+    data_preprocessor=dict(type='MultimodalDataPreprocessor', tokenizer={{_base_.tokenizer}},
+                           text_field='question', max_length=20),
+    vision_encoder={{_base_.vision_encoder}},
+    text_encoder={{_base_.text_encoder}},
+    universal={{_base_.universal}},
+    fusion={{_base_.fusion}},
+    decoder={{_base_.decoder}},
+    heads=dict(vqa=dict(type='VQAHead', inference='generate', num_beams=3, gen_max_length=6)),
+    required_slots=('vision_encoder', 'text_encoder', 'universal', 'fusion', 'decoder'),
+)
+# 3 epochs: about 5 minutes of one CPU core
+max_epochs = 3
+train_dataloader = dict(batch_size=32)
+train_cfg = dict(max_epochs=max_epochs, val_interval=max_epochs)
+optim_wrapper = dict(optimizer=dict(lr=2e-3))
+param_scheduler = [
+    dict(type='LinearLR', start_factor=0.05, by_epoch=False, begin=0, end=200),
+    dict(type='CosineAnnealingLR', by_epoch=True, begin=0, end=max_epochs, eta_min=1e-5,
+         convert_to_iter_based=True),
+]
+default_hooks = dict(logger=dict(interval=50), checkpoint=dict(max_keep_ckpts=1))
