@@ -1,5 +1,6 @@
 """``mplug-registry``: list components and plugins, show a component, check or draw a config."""
 import argparse
+import contextlib
 import inspect
 import json
 import sys
@@ -132,6 +133,11 @@ def main(argv=None):
     s.set_defaults(func=cmd_graph)
     args = p.parse_args(argv)
     with user_errors('mplug-registry'):
+        # what plugins print while they load (e.g. DeepSpeed's accelerator notice when an index is
+        # rebuilt) goes to stderr, so `list --json` and friends stay machine-readable
+        with contextlib.redirect_stdout(sys.stderr):
+            from .plugin_manager import get_plugin_manager
+            get_plugin_manager()
         args.func(args)
     return 0
 

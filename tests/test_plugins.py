@@ -181,22 +181,22 @@ def test_lazy_index_lists_without_import_and_follows_file_changes(plugin_dist, t
                           'lazyplug.one' in sys.modules]))
     '''
     import json
-    cold = json.loads(run_py(probe, extra_path=root, env=env).stdout)
+    cold = json.loads(run_py(probe, extra_path=root, env=env).stdout.splitlines()[-1])
     assert cold == [['LazyOneFusion'], ['fusion'], True]          # first run imports, indexes
-    warm = json.loads(run_py(probe, extra_path=root, env=env).stdout)
+    warm = json.loads(run_py(probe, extra_path=root, env=env).stdout.splitlines()[-1])
     assert warm == [['LazyOneFusion'], ['fusion'], False]         # then lists without importing
     (root / 'lazyplug' / 'two.py').write_text(
         'from mplug_registry.model.base import BaseHead\n'
         'from mplug_registry.registry import MODELS\n\n\n'
         '@MODELS.register_module()\nclass LazyTwoHead(BaseHead):\n    pass\n')
-    changed = json.loads(run_py(probe, extra_path=root, env=env).stdout)
+    changed = json.loads(run_py(probe, extra_path=root, env=env).stdout.splitlines()[-1])
     assert changed[:2] == [['LazyOneFusion', 'LazyTwoHead'], ['fusion', 'head']]
     out = run_py('''
         from mplug_registry.registry import MODELS
         cls = MODELS.get('LazyOneFusion')
         print(cls.__name__, MODELS.build(dict(type='LazyOneFusion', width=7)).width,
               MODELS.owner_of('LazyOneFusion')[:2])
-    ''', extra_path=root, env=env).stdout.strip()
+    ''', extra_path=root, env=env).stdout.strip().splitlines()[-1]
     assert out == "LazyOneFusion 7 ('lazy', 'lazy-plug')"
 
 
@@ -211,5 +211,5 @@ def test_importing_a_plugin_module_first_keeps_the_family_working(tmp_path):
         print(rec.status, MODELS.owner_of('CrossAttentionFusion')[0],
               MODELS.get('CrossAttentionFusion') is CrossAttentionFusion,
               len(rec.components))
-    ''', env={'MPLUG_REGISTRY_CACHE': str(tmp_path)}).stdout.split()
+    ''', env={'MPLUG_REGISTRY_CACHE': str(tmp_path)}).stdout.splitlines()[-1].split()
     assert out == ['loaded', 'fusion', 'True', '4']
