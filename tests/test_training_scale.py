@@ -111,7 +111,8 @@ def test_checkpoint_of_another_composition_is_a_clear_error(tmp_path):
     import sys
     train(MICRO, tmp_path, *ONE_EPOCH)
     proc = subprocess.run([sys.executable, 'tools/test.py', 'configs/image_classification/'
-                           'digits_tiny.py', str(tmp_path / 'epoch_1.pth')], cwd=ROOT,
+                           'digits_tiny.py', str(tmp_path / 'epoch_1.pth'), '--work-dir',
+                           str(tmp_path / 'test')], cwd=ROOT,
                           capture_output=True, text=True, env=env())
     assert proc.returncode == 2
     last = proc.stderr.strip().splitlines()[-1]
