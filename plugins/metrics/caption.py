@@ -22,7 +22,7 @@ from mmengine.logging import print_log
 
 from mplug_registry.errors import close_match
 from mplug_registry.registry import METRICS
-from mplug_registry_plugins.metrics.vqa import sample_field
+from mplug_registry_plugins.metrics._fields import sample_field
 
 CAPTION_METRICS = ('BLEU', 'METEOR', 'ROUGE_L', 'CIDEr', 'SPICE')
 

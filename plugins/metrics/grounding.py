@@ -8,7 +8,7 @@ import torch
 from mmengine.evaluator import BaseMetric
 
 from mplug_registry.registry import METRICS
-from mplug_registry_plugins.metrics.vqa import sample_field
+from mplug_registry_plugins.metrics._fields import sample_field
 
 
 def paired_box_iou(boxes1, boxes2):

@@ -21,6 +21,7 @@ from collections import defaultdict
 from mmengine.evaluator import BaseMetric
 
 from mplug_registry.registry import METRICS
+from mplug_registry_plugins.metrics._fields import sample_field
 
 # ---------------------------------------------------------------- the official tables (vqaEval.py)
 CONTRACTIONS = {
@@ -107,14 +108,6 @@ def vqa_accuracy(pred_answer, gt_answers):
     matches = sum(hits)
     # leaving out human j removes j's vote when j gave the answer
     return sum(min(1.0, (matches - hit) / 3) for hit in hits) / len(hits)
-
-
-def sample_field(sample, key, metric, writer):
-    """``sample[key]`` or a ValueError naming the metric, the field and what writes it."""
-    value = sample.get(key)
-    if value is None:
-        raise ValueError(f"{metric} needs data samples with '{key}' ({writer})")
-    return value
 
 
 @METRICS.register_module()
