@@ -2,7 +2,7 @@
 import inspect
 import re
 
-from .errors import ConfigError, MplugRegistryError, close_match
+from .errors import ConfigError, DataPathError, MplugRegistryError, close_match
 
 _UNEXPECTED = re.compile(r"unexpected keyword argument '(\w+)'")
 _MISSING = re.compile(r"missing \d+ required positional argument[s]?: (.+)$")
@@ -42,7 +42,9 @@ def check_arguments(cls, args, key):
             checker(**args)
         except MplugRegistryError:
             raise
-        except (ValueError, TypeError, FileNotFoundError) as err:
+        except FileNotFoundError as err:
+            raise DataPathError(key, f'{cls.__name__}: {err}') from err
+        except (ValueError, TypeError) as err:
             raise ConfigError(key, f'{cls.__name__}: {err}') from err
 
 

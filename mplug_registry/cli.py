@@ -86,8 +86,13 @@ def cmd_show(args):
 
 
 def _build_model(path):
+    """The model of a config; the config's data need not exist yet (listed on stderr if it does not)."""
     from .config import load_config, validate_config
-    return validate_config(load_config(path))
+    missing = []
+    model = validate_config(load_config(path), missing_data=missing)
+    for err in missing:
+        print(f'note: data not found (training and testing need it): {err}', file=sys.stderr)
+    return model
 
 
 def cmd_check(args):

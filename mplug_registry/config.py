@@ -1,7 +1,7 @@
 """Config files: ``PLUGIN::path`` resolution, loading with ``--cfg-options``, static checks."""
 import os
 
-from .errors import ConfigError, close_match
+from .errors import ConfigError, DataPathError, close_match
 
 #: config sections whose ``type`` is checked against a registry before anything is built
 _SECTIONS = {
@@ -58,13 +58,17 @@ def _get(cfg, dotted):
     return node
 
 
-def check_config(cfg):
+def check_config(cfg, missing_data=None):
     """Check a config before anything is built; each problem is a one-line ConfigError naming the key.
 
     Checked: the ``type`` of the model, datasets (and their pipeline transforms), evaluators and the
     optimizer; the arguments of datasets, transforms and metrics (unknown names, values through the
     classes' ``check_args``); annotation files and data roots exist; sizes, counts and the learning
     rate are positive. The model itself is checked when it is built (:class:`ComposedModel`).
+
+    Missing data raises :class:`DataPathError`; with a list as ``missing_data`` those errors are
+    appended to it instead and the check goes on (for tools that do not read the data: ``check``,
+    ``infer``).
     """
     from .registry import ALL
     if hasattr(cfg, 'to_dict'):  # an mmengine Config
@@ -76,9 +80,15 @@ def check_config(cfg):
             continue
         for i, item in enumerate(node if isinstance(node, list) else [node]):
             item_key = f'{key}[{i}]' if isinstance(node, list) else key
-            _check_type(item, item_key, registries[reg_name], check_args=reg_name != 'model')
+            try:
+                _check_type(item, item_key, registries[reg_name], check_args=reg_name != 'model')
+                if reg_name == 'dataset':
+                    _check_paths(item, item_key)
+            except DataPathError as err:
+                if missing_data is None:
+                    raise
+                missing_data.append(err)
             if reg_name == 'dataset':
-                _check_paths(item, item_key)
                 for j, t in enumerate(item.get('pipeline', []) or []):
                     _check_type(t, f'{item_key}.pipeline[{j}]', ALL['transform'])
     for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
@@ -127,12 +137,12 @@ def _positive_anywhere(node, name, key):
 def _check_paths(dataset, key):
     root = dataset.get('data_root') or ''
     if root and not os.path.isdir(root):
-        raise ConfigError(f'{key}.data_root', f"no directory '{root}'")
+        raise DataPathError(f'{key}.data_root', f"no directory '{root}'")
     ann = dataset.get('ann_file')
     if ann:
         path = ann if os.path.isabs(ann) or not root else os.path.join(root, ann)
         if not os.path.isfile(path):
-            raise ConfigError(f'{key}.ann_file', f"no annotation file '{path}'")
+            raise DataPathError(f'{key}.ann_file', f"no annotation file '{path}'")
 
 
 def _check_external(type_name, key, registry):
@@ -155,10 +165,10 @@ def _check_type(item, key, registry, check_args=True):
             check_arguments(cls, {k: v for k, v in item.items() if k != 'type'}, key)
 
 
-def validate_config(cfg):
+def validate_config(cfg, missing_data=None):
     """:func:`check_config`, then build the model: the composed model of a valid config."""
     from .builder import build_component
-    check_config(cfg)
+    check_config(cfg, missing_data)
     if 'model' not in cfg:
         raise ConfigError('model', 'the config has no `model`')
     model = cfg['model']

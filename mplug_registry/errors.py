@@ -22,6 +22,10 @@ class ConfigError(MplugRegistryError, ValueError):
         super().__init__(text)
 
 
+class DataPathError(ConfigError, FileNotFoundError):
+    """A dataset's ``data_root``, annotation or other data file does not exist."""
+
+
 class UnknownTypeError(ConfigError, KeyError):
     """``type=`` names nothing registered."""
 

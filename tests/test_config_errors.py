@@ -83,3 +83,31 @@ def test_malformed_config_gives_one_clear_line(name):
 def test_the_unmodified_config_is_valid():
     model = validate_config(load_config(CONFIG))
     assert type(model).__name__ == 'ComposedModel'
+
+
+def test_missing_data_is_collected_for_tools_that_do_not_read_it():
+    """``check`` and ``infer`` build the model of a config whose data is not there yet; the missing
+    paths are collected (every one, not only the first) while other mistakes still raise."""
+    from mplug_registry.errors import DataPathError
+    cfg = load_config(CONFIG)
+    cfg.merge_from_dict({f'{TD}.dataset.data_root': '/no/such/dir',
+                         'val_dataloader.dataset.ann_file': '/no/such/ann.json'})
+    with pytest.raises(DataPathError):
+        validate_config(cfg)
+    missing = []
+    assert type(validate_config(cfg, missing_data=missing)).__name__ == 'ComposedModel'
+    assert [e.key for e in missing] == [f'{TD}.dataset.data_root', 'val_dataloader.dataset.ann_file']
+    cfg.merge_from_dict({'val_evaluator.type': 'Acuracy'})
+    with pytest.raises(ConfigError, match="did you mean 'Accuracy'"):
+        validate_config(cfg, missing_data=[])
+
+
+def test_check_on_a_config_without_its_data_prints_the_composition_and_a_note(tmp_path, capsys):
+    from mplug_registry.cli import main
+    cfg_file = tmp_path / 'nodata.py'
+    cfg_file.write_text(f"_base_ = ['{CONFIG}']\n"
+                        f"train_dataloader = dict(dataset=dict(data_root='{tmp_path}/absent'))\n")
+    main(['check', str(cfg_file)])
+    out, err = capsys.readouterr()
+    assert 'vision_encoder' in out and 'total' in out
+    assert f"train_dataloader.dataset.data_root: no directory '{tmp_path}/absent'" in err

@@ -193,7 +193,7 @@ def test_check_lists_the_table2_modules(config, slots, capsys):
 
 def test_caption_config_decodes_from_vision_with_the_prompt():
     from mplug_registry.config import load_config, validate_config
-    model = validate_config(load_config(CAPTION_CONFIG))
+    model = validate_config(load_config(CAPTION_CONFIG), missing_data=[])
     head = model.heads['caption']
     assert model.decoder.memory_stream == 'vision' and head.requires == ('decoder', 'vision')
     assert head.prompt == 'What does the image describe?'

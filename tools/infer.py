@@ -43,7 +43,7 @@ def predict(cfg, checkpoint, image, question=None, text=None):
     from mplug_registry.checkpoint import check_checkpoint, load_local_state_dict
     from mplug_registry.config import validate_config
     from mplug_registry.registry import TRANSFORMS
-    model = validate_config(cfg)
+    model = validate_config(cfg, missing_data=[])  # predicting needs no dataset on disk
     check_checkpoint(model, checkpoint)
     model.load_state_dict(load_local_state_dict(checkpoint), strict=False)
     model.eval()
