@@ -234,3 +234,21 @@ def test_lm_head_checks_its_memory_slot_and_tokenizer_at_build():
                        r"must be one of \('fused', 'vision', 'text'\), got 'image'"):
         build_component(dict(type='SharedTextDecoder', memory_stream='image'), 'model.decoder',
                         'decoder')
+
+
+def test_init_std_sets_the_weight_scale_and_how_much_the_memory_matters_at_init():
+    """BERT's 0.02 is sized for width 768: at width 32 the cross-attention barely reaches the
+    states, so a decoder trained from scratch starts as a pure language model. ``init_std`` of
+    about ``width ** -0.5`` makes the states depend on the memory many times more."""
+    def spread(decoder):  # relative change of the bos states between different memories
+        with torch.no_grad():
+            h = decoder.hidden_states(memory(), torch.full((6, 1), BOS))          # [6, 1, 32]
+        return float((h - h.mean(0)).norm() / h.norm())
+
+    bert, scaled = tiny_decoder(peaky=False), tiny_decoder(peaky=False, init_std=32 ** -0.5)
+    assert abs(float(bert.layers[0].cross_attn.q.weight.std()) - 0.02) < 0.002
+    assert abs(float(scaled.layers[0].cross_attn.q.weight.std()) - 32 ** -0.5) < 0.02
+    assert float(scaled.word_embeddings.weight[PAD].abs().sum()) == 0.0
+    assert spread(scaled) > 10 * spread(bert)
+    with pytest.raises(ValueError, match='init_std must be a positive number'):
+        tiny_decoder(peaky=False, init_std=0)

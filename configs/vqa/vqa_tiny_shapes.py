@@ -23,8 +23,8 @@ model = dict(
     heads=dict(vqa=dict(type='VQAHead', inference='generate', num_beams=3, gen_max_length=6)),
     required_slots=('vision_encoder', 'text_encoder', 'universal', 'fusion', 'decoder'),
 )
-# 3 epochs: about 5 minutes of one CPU core
-max_epochs = 3
+# 8 epochs: about 8 minutes on 2 CPU cores (soft accuracy 0.56; 0.55 after 4)
+max_epochs = 8
 train_dataloader = dict(batch_size=32)
 train_cfg = dict(max_epochs=max_epochs, val_interval=max_epochs)
 optim_wrapper = dict(optimizer=dict(lr=2e-3))

@@ -12,6 +12,8 @@ PrefixLM, mPLUG-2 §3.2 instruction-based LM loss): next-token cross-entropy on 
 an optional prompt. Decoding is greedy or beam search with a key/value cache
 (:mod:`.generation`).
 """
+from functools import partial
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -114,6 +116,10 @@ class SharedTextDecoder(BaseDecoder):
         vocab_size, max_position_embeddings: BERT's (30522, 512).
         bos_token_id, eos_token_id, pad_token_id: ``[CLS]`` = 101, ``[SEP]`` = 102, ``[PAD]`` = 0.
         mlp_ratio, dropout, attn_dropout: BERT's 4, 0.1, 0.1.
+        init_std: std of the normal initialisation of weights and embeddings (BERT's 0.02, sized
+            for width 768; at small widths it shrinks the cross-attention so much that a decoder
+            trained from scratch learns a language model that ignores its memory: use about
+            ``embed_dims ** -0.5`` there).
         with_cp: activation checkpointing per layer.
 
     Inputs ``input_ids [R, L]`` start with ``bos``; ``memory [B, N, Cm]`` with ``R = G * B``: row
@@ -124,8 +130,11 @@ class SharedTextDecoder(BaseDecoder):
     def __init__(self, arch='base', embed_dims=None, num_layers=None, num_heads=None,
                  memory_dims=None, memory_stream='fused', vocab_size=30522,
                  max_position_embeddings=512, bos_token_id=101, eos_token_id=102, pad_token_id=0,
-                 mlp_ratio=4.0, dropout=0.1, attn_dropout=0.1, with_cp=False, init_cfg=None):
+                 mlp_ratio=4.0, dropout=0.1, attn_dropout=0.1, init_std=0.02, with_cp=False,
+                 init_cfg=None):
         super().__init__(init_cfg=init_cfg)
+        if isinstance(init_std, bool) or not isinstance(init_std, (int, float)) or init_std <= 0:
+            raise ValueError(f'init_std must be a positive number, got {init_std!r}')
         if arch not in ARCH_ZOO:
             raise ValueError(f"unknown arch '{arch}', choose from {sorted(ARCH_ZOO)}")
         if memory_stream not in MEMORY_STREAMS:
@@ -157,7 +166,7 @@ class SharedTextDecoder(BaseDecoder):
             DecoderLayer(dims, spec['num_heads'], memory_dims, mlp_ratio, dropout, attn_dropout)
             for _ in range(spec['num_layers']))
         self.head = LMPredictionHead(dims, vocab_size)
-        self.apply(_init_bert)
+        self.apply(partial(_init_bert, std=init_std))
         self.head.proj.weight = self.word_embeddings.weight          # tied (BERT, mPLUG)
         self.in_dims = {'memory': memory_dims}
         self.out_dims = {}
@@ -259,10 +268,10 @@ class SharedTextDecoder(BaseDecoder):
         return beam_search(step, ids, num_beams, **kwargs)
 
 
-def _init_bert(module):
-    """BERT initialisation: normal(0, 0.02) weights, zero biases, the padding embedding zero."""
+def _init_bert(module, std=0.02):
+    """BERT initialisation: normal(0, std) weights, zero biases, the padding embedding zero."""
     if isinstance(module, (nn.Linear, nn.Embedding)):
-        nn.init.normal_(module.weight, std=0.02)
+        nn.init.normal_(module.weight, std=std)
     if isinstance(module, nn.Linear) and module.bias is not None:
         nn.init.zeros_(module.bias)
     if isinstance(module, nn.Embedding) and module.padding_idx is not None:
