@@ -2,7 +2,7 @@
 # The main job, multimodal: generate the shapes scenes (PNG + COCO-caption / VQA / RefCOCO json),
 # train image captioning (DualVisionEncoder + UniversalLayers + SharedTextDecoder + LMHead, beam 5,
 # metrics through pycocoevalcap), then caption a shapes image and a real photo with tools/infer.py,
-# which also draws the caption onto each picture. About 8 minutes on 2 CPU cores.
+# which also draws the caption onto each picture. About 7 minutes on 2 CPU cores.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=.venv/bin/python
