@@ -19,6 +19,24 @@ def user_errors(prog='mplug-registry'):
         raise SystemExit(130) from None
 
 
+@contextlib.contextmanager
+def distributed_teardown():
+    """Leave a distributed run cleanly: all ranks meet at a barrier, then the process group is
+    destroyed before the interpreter exits.
+
+    Without it each rank tears gloo down on its own at exit; a rank that exits while its peer's gloo
+    threads still hold the connection can abort with "terminate called without an active
+    exception" after training finished (seen as a SIGABRT under torchrun)."""
+    try:
+        yield
+    finally:
+        import torch.distributed as dist
+        if dist.is_available() and dist.is_initialized():
+            if sys.exc_info()[0] is None:
+                dist.barrier()
+            dist.destroy_process_group()
+
+
 def default_work_dir(config_path):
     stem = os.path.splitext(os.path.basename(config_path.split('::')[-1]))[0]
     return os.path.join('work_dirs', stem)

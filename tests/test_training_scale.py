@@ -150,3 +150,17 @@ def test_pretrained_weights_load_through_init_cfg_under_deepspeed(tmp_path):
     for key, value in pretrained.items():   # bf16 copies of the pretrained weights (lr ~ 0)
         assert torch.allclose(loaded[key].float(), value.to(torch.bfloat16).float(),
                               atol=1e-6), key
+
+
+def test_distributed_teardown_destroys_the_group_after_a_barrier(tmp_path):
+    """tools/train.py and tools/test.py leave through distributed_teardown: the process group is
+    gone afterwards (an exit with gloo still alive can abort a rank after training finished)."""
+    import torch.distributed as dist
+    from mplug_registry.runtime import distributed_teardown
+    dist.init_process_group('gloo', init_method=f'file://{tmp_path / "store"}', rank=0,
+                            world_size=1)
+    with distributed_teardown():
+        assert dist.is_initialized()
+    assert not dist.is_initialized()
+    with distributed_teardown():  # nothing to tear down: a no-op
+        pass

@@ -6,7 +6,7 @@ from mmengine.config import DictAction
 
 from mplug_registry.config import load_config
 from mplug_registry.errors import ConfigError
-from mplug_registry.runtime import build_runner, default_work_dir, user_errors
+from mplug_registry.runtime import build_runner, default_work_dir, distributed_teardown, user_errors
 
 
 def parse_args(argv=None):
@@ -26,7 +26,7 @@ def parse_args(argv=None):
 def main(argv=None):
     import os
     args = parse_args(argv)
-    with user_errors('test'):
+    with user_errors('test'), distributed_teardown():
         if not os.path.isfile(args.checkpoint):
             raise ConfigError('checkpoint', f"no checkpoint file at '{args.checkpoint}'")
         cfg = load_config(args.config, args.cfg_options)

@@ -7,7 +7,8 @@ import argparse
 from mmengine.config import DictAction
 
 from mplug_registry.config import load_config
-from mplug_registry.runtime import apply_amp, build_runner, default_work_dir, user_errors
+from mplug_registry.runtime import (apply_amp, build_runner, default_work_dir,
+                                    distributed_teardown, user_errors)
 
 
 def parse_args(argv=None):
@@ -27,7 +28,7 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
-    with user_errors('train'):
+    with user_errors('train'), distributed_teardown():
         cfg = load_config(args.config, args.cfg_options)
         cfg.launcher = args.launcher
         cfg.work_dir = args.work_dir or cfg.get('work_dir') or default_work_dir(args.config)
