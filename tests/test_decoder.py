@@ -246,9 +246,9 @@ def test_init_std_sets_the_weight_scale_and_how_much_the_memory_matters_at_init(
         return float((h - h.mean(0)).norm() / h.norm())
 
     bert, scaled = tiny_decoder(peaky=False), tiny_decoder(peaky=False, init_std=32 ** -0.5)
-    assert abs(float(bert.layers[0].cross_attn.q.weight.std()) - 0.02) < 0.002
-    assert abs(float(scaled.layers[0].cross_attn.q.weight.std()) - 32 ** -0.5) < 0.02
-    assert float(scaled.word_embeddings.weight[PAD].abs().sum()) == 0.0
+    assert abs(bert.layers[0].cross_attn.q.weight.std().item() - 0.02) < 0.002
+    assert abs(scaled.layers[0].cross_attn.q.weight.std().item() - 32 ** -0.5) < 0.02
+    assert scaled.word_embeddings.weight[PAD].abs().sum().item() == 0.0
     assert spread(scaled) > 10 * spread(bert)
     with pytest.raises(ValueError, match='init_std must be a positive number'):
         tiny_decoder(peaky=False, init_std=0)

@@ -211,6 +211,39 @@ def test_box_tokens_round_trip_within_one_step_and_invalid_generations(tokenizer
         BoxTokenizer(tok, 5000)
 
 
+def test_patch_mode_targets_the_patch_holding_the_centre_and_boxes_live_in_that_patch():
+    from mplug_registry.structures import FeatureBundle, Features
+    head = GroundingHead(mode='patch', embed_dims=C)
+    # a 48 x 96 image in 12-pixel patches: grid 4 rows x 8 columns, plus the class token
+    vision = Features(tokens=torch.randn(2, 1 + 32, C))
+    fused = Features(tokens=torch.randn(2, 5, C), pooled=torch.randn(2, C))
+    feats = FeatureBundle(vision=vision, fused=fused, inputs={'images': torch.zeros(2, 3, 48, 96)})
+    tokens, grid = head._patch_grid(feats)
+    assert grid == (4, 8) and tokens.shape == (2, 32, C)
+    torch.testing.assert_close(tokens, vision.tokens[:, 1:])
+    # box centres (0.30, 0.60) -> column 2, row 2 -> patch 18; (0.99, 0.1) -> 7, 0 -> patch 7
+    gt = torch.tensor([[0.2, 0.5, 0.4, 0.7], [0.98, 0.0, 1.0, 0.2]])
+    captured = {}
+
+    def boxes(tokens, fused, index, grid):
+        captured['index'] = index
+        return head.__class__._patch_boxes(head, tokens, fused, index, grid)
+
+    head._patch_boxes = boxes
+    losses = head._patch_loss(feats, fused, gt)
+    assert captured['index'].tolist() == [18, 7]
+    scores = head._patch_scores(feats, fused)[0]
+    torch.testing.assert_close(losses['loss_patch'],
+                               torch.nn.functional.cross_entropy(scores, torch.tensor([18, 7])))
+    box = head.__class__._patch_boxes(head, tokens, fused, torch.tensor([18, 7]), grid)
+    assert (box[0, 0] >= 2 / 8) and (box[0, 0] <= 3 / 8) and (box[0, 1] >= 2 / 4) \
+        and (box[0, 1] <= 3 / 4)                                    # centre inside patch 18
+    assert (box[1, 0] >= 7 / 8) and (box[1, 1] <= 1 / 4) and (box[:, 2:] > 0).all()
+    with pytest.raises(ValueError, match='grid'):
+        head._patch_grid(FeatureBundle(vision=Features(tokens=torch.randn(1, 1 + 7, C)),
+                                       inputs={'images': torch.zeros(1, 3, 48, 96)}))
+
+
 def _grounding_batch(model, n=4):
     """Gray 32 x 32 images with one coloured square each; text names its colour."""
     colours = [('red', (220, 40, 40)), ('green', (40, 170, 60)), ('blue', (50, 90, 230)),
@@ -226,7 +259,7 @@ def _grounding_batch(model, n=4):
     return model.data_preprocessor(dict(inputs=images, data_samples=samples), True)
 
 
-@pytest.mark.parametrize('mode,steps', [('regression', 120), ('decoder', 120)])
+@pytest.mark.parametrize('mode,steps', [('regression', 120), ('decoder', 120), ('patch', 120)])
 def test_tiny_grounding_model_overfits_four_samples(tokenizer_path, mode, steps):
     from mplug_registry_plugins.metrics.grounding import paired_box_iou
     slots = dict(decoder=DECODER) if mode == 'decoder' else {}
@@ -241,7 +274,7 @@ def test_tiny_grounding_model_overfits_four_samples(tokenizer_path, mode, steps)
         opt.zero_grad()
         loss.backward()
         opt.step()
-    assert float(loss) < 0.2 * first
+    assert loss.item() < 0.2 * first
     out = model.eval()(**data, mode='predict')
     pred = torch.cat([s.pred_bboxes for s in out])
     gt = torch.cat([s.gt_bboxes for s in out])
