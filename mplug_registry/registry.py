@@ -17,9 +17,13 @@ from mmengine.registry import HOOKS as MMENGINE_HOOKS
 from mmengine.registry import LOOPS as MMENGINE_LOOPS
 from mmengine.registry import METRICS as MMENGINE_METRICS
 from mmengine.registry import MODELS as MMENGINE_MODELS
+from mmengine.registry import OPTIM_WRAPPER_CONSTRUCTORS as MMENGINE_OPTIM_WRAPPER_CONSTRUCTORS
 from mmengine.registry import OPTIM_WRAPPERS as MMENGINE_OPTIM_WRAPPERS
+from mmengine.registry import OPTIMIZERS as MMENGINE_OPTIMIZERS
+from mmengine.registry import PARAM_SCHEDULERS as MMENGINE_PARAM_SCHEDULERS
 from mmengine.registry import STRATEGIES as MMENGINE_STRATEGIES
 from mmengine.registry import TRANSFORMS as MMENGINE_TRANSFORMS
+from mmengine.registry import VISBACKENDS as MMENGINE_VISBACKENDS
 from mmengine.registry import VISUALIZERS as MMENGINE_VISUALIZERS
 from mmengine.registry import Registry
 
@@ -226,6 +230,16 @@ STRATEGIES = KindRegistry('strategy', parent=MMENGINE_STRATEGIES, default_kind='
 VISUALIZERS = KindRegistry('visualizer', parent=MMENGINE_VISUALIZERS, default_kind='other')
 OPTIM_WRAPPERS = KindRegistry('optim_wrapper', parent=MMENGINE_OPTIM_WRAPPERS, default_kind='other')
 LOOPS = KindRegistry('loop', parent=MMENGINE_LOOPS, default_kind='other')
+# children of the remaining roots a runner builds from (optimizers, schedulers, ...): a plugin may
+# register its own, and MMEngine finds our scope there instead of warning that it is missing
+OPTIMIZERS = KindRegistry('optimizer', parent=MMENGINE_OPTIMIZERS, default_kind='other')
+OPTIM_WRAPPER_CONSTRUCTORS = KindRegistry(
+    'optimizer wrapper constructor', parent=MMENGINE_OPTIM_WRAPPER_CONSTRUCTORS,
+    default_kind='other')
+PARAM_SCHEDULERS = KindRegistry('parameter scheduler', parent=MMENGINE_PARAM_SCHEDULERS,
+                                default_kind='other')
+VISBACKENDS = KindRegistry('vis_backend', parent=MMENGINE_VISBACKENDS, default_kind='other')
 
 ALL = {r.name: r for r in (MODELS, DATASETS, TRANSFORMS, METRICS, DATA_SAMPLERS, HOOKS,
-                           STRATEGIES, VISUALIZERS, OPTIM_WRAPPERS, LOOPS)}
+                           STRATEGIES, VISUALIZERS, OPTIM_WRAPPERS, LOOPS, OPTIMIZERS,
+                           OPTIM_WRAPPER_CONSTRUCTORS, PARAM_SCHEDULERS, VISBACKENDS)}

@@ -155,19 +155,20 @@ def test_hand_built_similarity_gives_recall_one(tokenizer_path, shapes, monkeypa
 def test_itm_reranking_changes_only_the_top_k(monkeypatch):
     torch.manual_seed(0)
     sim = torch.randn(5, 9)                                                 # [images, texts]
-    # fake ITM: score 1000 + 10 * image + text, so every re-ranked entry is identifiable
+    # fake ITM: score 1000 + 10 * image + text, so every re-ranked entry is identifiable; the
+    # re-ranked score adds the ITC similarity (ALBEF's score + topk_sim)
     monkeypatch.setattr(rl, 'itm_scores', lambda m, v, t, img, txt, bs: 1000. + 10 * img + txt)
     i2t = rl.rerank(None, sim, None, None, k=3)
     t2i = rl.rerank(None, sim.t(), None, None, k=2, transpose=True)
     top = sim.topk(3, dim=1).indices
     expected = torch.full_like(sim, rl.NOT_RERANKED)
     for i in range(5):
-        expected[i, top[i]] = 1000. + 10 * i + top[i].float()
+        expected[i, top[i]] = 1000. + 10 * i + top[i].float() + sim[i, top[i]]
     torch.testing.assert_close(i2t, expected)
     top_t = sim.t().topk(2, dim=1).indices                                  # [texts, 2] images
     expected_t = torch.full_like(sim.t(), rl.NOT_RERANKED)
     for t in range(9):
-        expected_t[t, top_t[t]] = 1000. + 10 * top_t[t].float() + t
+        expected_t[t, top_t[t]] = 1000. + 10 * top_t[t].float() + t + sim.t()[t, top_t[t]]
     torch.testing.assert_close(t2i, expected_t)
     assert (rl.rerank(None, sim, None, None, k=50) != rl.NOT_RERANKED).all()  # k > candidates
 

@@ -7,7 +7,8 @@ score every image against every text of the split in two stages:
    projected by the ITC head (``s(I, T) = g_v(v_cls)^T g_w(w_cls)``, mPLUG §3.3); this ranks every
    text for every image and every image for every text.
 2. **ITM re-ranking.** For each query, the ``k_test`` best candidates by ITC are paired with it,
-   fused (universal layers, when present, then the fusion module) and scored by the ITM head; the
+   fused (universal layers, when present, then the fusion module) and scored by the ITM head
+   (log-odds of a match, plus the ITC similarity as in ALBEF's ``score + topk_sim``); the
    other candidates get :data:`NOT_RERANKED`, below any ITM score. The i2t and t2i score matrices
    differ because the re-ranked top-k differs per direction.
 
@@ -90,7 +91,9 @@ def itm_scores(model, vision, text, image_rows, text_rows, batch_size=128):
 
 @torch.no_grad()
 def rerank(model, sim, vision, text, k, transpose=False, batch_size=128):
-    """Scores ``[Q, C]``: ITM log-odds for each query's ``k`` best candidates by ``sim`` ``[Q, C]``,
+    """Scores ``[Q, C]``: for each query's ``k`` best candidates by ``sim`` ``[Q, C]``, the ITM
+    log-odds plus the ITC similarity itself (as ALBEF's and BLIP's evaluation: ``score + topk_sim``,
+    so the ITC order breaks ties and survives an ITM that cannot tell the candidates apart);
     :data:`NOT_RERANKED` elsewhere. Queries are images (``transpose=False``) or texts."""
     k = min(k, sim.shape[1])
     top = sim.topk(k, dim=1).indices                                        # [Q, k]
@@ -98,7 +101,8 @@ def rerank(model, sim, vision, text, k, transpose=False, batch_size=128):
     cands = top.flatten()
     img, txt = (cands, queries) if transpose else (queries, cands)
     scores = sim.new_full(sim.shape, NOT_RERANKED)
-    scores[queries, cands] = itm_scores(model, vision, text, img, txt, batch_size).to(sim.dtype)
+    itm = itm_scores(model, vision, text, img, txt, batch_size).to(sim.dtype)
+    scores[queries, cands] = itm + sim[queries, cands]
     return scores
 
 
