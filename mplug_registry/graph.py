@@ -32,9 +32,9 @@ def composition_graph(model):
             else:
                 streams['fused'] = slot
         elif slot == 'decoder':
-            stream = getattr(module, 'memory_stream', 'fused')
-            if stream in streams:
-                edges.append((streams[stream], slot, stream))
+            for stream in getattr(module, 'memory_stream', 'fused').split('+'):
+                if stream in streams:
+                    edges.append((streams[stream], slot, stream))
             streams['decoder'] = slot
     for name, head in model.heads.items():
         hid = f'heads.{name}'

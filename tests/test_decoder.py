@@ -231,7 +231,8 @@ def test_lm_head_checks_its_memory_slot_and_tokenizer_at_build():
                                           memory_dims=MEM_DIMS, memory_stream='vision')),
                         'model', 'task')
     with pytest.raises(ConfigError, match=r"^model.decoder: SharedTextDecoder: memory_stream "
-                       r"must be one of \('fused', 'vision', 'text'\), got 'image'"):
+                       r"must be one of \('fused', 'vision', 'text'\) or several joined by '\+' "
+                       r"\(e.g. 'vision\+fused'\), got 'image'"):
         build_component(dict(type='SharedTextDecoder', memory_stream='image'), 'model.decoder',
                         'decoder')
 

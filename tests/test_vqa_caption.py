@@ -40,8 +40,9 @@ def test_model_package_name_resolves_to_its_directory():
         BertTokenizer('no-such-model-package')
 
 
-def tiny_vqa_model(**head):
-    """Composed VQA model (Table 2 row) at width 32 with the real tokenizer."""
+def tiny_vqa_model(decoder=None, **head):
+    """Composed VQA model (Table 2 row) at width 32 with the real tokenizer; ``decoder``:
+    overrides of the decoder's arguments."""
     from mplug_registry.model.composed import ComposedModel
     torch.manual_seed(0)
     return ComposedModel(
@@ -56,7 +57,7 @@ def tiny_vqa_model(**head):
                        num_heads=2),
         fusion=dict(type='CrossAttentionFusion', embed_dims=32, num_heads=2, num_layers=1),
         decoder=dict(type='SharedTextDecoder', arch='tiny', embed_dims=32, num_layers=1,
-                     num_heads=2, max_position_embeddings=32),
+                     num_heads=2, max_position_embeddings=32, **(decoder or {})),
         heads=dict(vqa=dict(type='VQAHead', **head)))
 
 
@@ -97,6 +98,29 @@ def test_vqa_loss_equals_hand_computed_weighted_lm_loss():
             expected -= wa * answer_loglik(model, fused.tokens[b:b + 1], fused.mask[b:b + 1], a)
     expected /= len(answers)
     assert loss.item() == pytest.approx(expected, rel=1e-5)
+
+
+def test_decoder_memory_joining_vision_and_fused_streams():
+    """memory_stream='vision+fused': the decoder reads [image tokens; fused question tokens]."""
+    from mplug_registry.errors import MplugRegistryError
+    model = tiny_vqa_model(decoder=dict(memory_stream='vision+fused')).eval()
+    assert set(model.heads['vqa'].requires) == {'decoder', 'vision', 'fused'}
+    data = batch_of(model, ['what color is it?', 'how many shapes are there?'],
+                    [['red'], ['2']], [[1.0], [1.0]])
+    feats = model.extract_feat(data['inputs'])
+    loss = model.heads['vqa'].loss(feats, data['data_samples'])['loss_vqa']
+    memory = torch.cat([feats.vision.tokens, feats.fused.tokens], dim=1)     # [B, Nv + Nt, C]
+    mask = torch.cat([torch.ones(feats.vision.tokens.shape[:2], dtype=torch.long),
+                      feats.fused.mask.long()], dim=1)
+    expected = -sum(answer_loglik(model, memory[b:b + 1], mask[b:b + 1], a)
+                    for b, a in enumerate(['red', '2'])) / 2
+    assert loss.item() == pytest.approx(expected, rel=1e-5)
+    out = model(**data, mode='predict')
+    assert all(isinstance(s.pred_answer, str) for s in out)
+    with pytest.raises(ValueError, match="joined by '\\+'"):
+        tiny_vqa_model(decoder=dict(memory_stream='vision+pixels'))
+    with pytest.raises(MplugRegistryError, match='expects vision features of size 48'):
+        tiny_vqa_model(decoder=dict(memory_stream='vision+fused', memory_dims=48))
 
 
 def test_rank_picks_the_candidate_with_the_highest_likelihood(tmp_path):

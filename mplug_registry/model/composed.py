@@ -121,16 +121,18 @@ class ComposedModel(BaseModel):
     def _connect(slot, module, streams):
         """Check ``module.in_dims`` against the producers so far, then record its outputs."""
         for stream, dims in getattr(module, 'in_dims', {}).items():
-            if stream == 'memory':
-                stream = getattr(module, 'memory_stream', 'fused')
-            if dims is None or stream not in streams:
-                continue
-            producer, have = streams[stream]
-            if have is not None and have != dims:
-                raise DimensionMismatchError(
-                    f'model.{slot}', f'hidden size mismatch: model.{slot} expects {stream} '
-                    f'features of size {dims}, but model.{producer} produces {have}',
-                    'make the sizes equal or add a projection')
+            # a decoder's memory may join several streams ('vision+fused'): each has its width
+            names = getattr(module, 'memory_stream', 'fused').split('+') if stream == 'memory' \
+                else [stream]
+            for stream in names:
+                if dims is None or stream not in streams:
+                    continue
+                producer, have = streams[stream]
+                if have is not None and have != dims:
+                    raise DimensionMismatchError(
+                        f'model.{slot}', f'hidden size mismatch: model.{slot} expects {stream} '
+                        f'features of size {dims}, but model.{producer} produces {have}',
+                        'make the sizes equal or add a projection')
         for stream, dims in getattr(module, 'out_dims', {}).items():
             streams[stream] = (slot, dims)
 

@@ -35,6 +35,15 @@ MEMORY_STREAMS = ('fused', 'vision', 'text')
 LN_EPS = 1e-12   # BERT's LayerNorm epsilon
 
 
+def memory_streams(memory_stream):
+    """``'vision+fused'`` -> ``('vision', 'fused')``: the streams a decoder memory concatenates."""
+    parts = tuple(memory_stream.split('+')) if isinstance(memory_stream, str) else ()
+    if not parts or any(p not in MEMORY_STREAMS for p in parts) or len(set(parts)) < len(parts):
+        raise ValueError(f"memory_stream must be one of {MEMORY_STREAMS} or several joined by "
+                         f"'+' (e.g. 'vision+fused'), got {memory_stream!r}")
+    return parts
+
+
 class DecoderLayer(nn.Module):
     """Causal self-attention -> cross-attention to the memory -> FFN, each ``LN(f(x) + x)``."""
 
@@ -112,7 +121,9 @@ class SharedTextDecoder(BaseDecoder):
         embed_dims, num_layers, num_heads: override the preset.
         memory_dims: width of the memory (cross-attention keys/values); default ``embed_dims``.
         memory_stream: what the decoder reads: ``'fused'`` (VQA), ``'vision'`` (captioning) or
-            ``'text'`` (text generation).
+            ``'text'`` (text generation); streams joined by ``+`` are read concatenated along the
+            tokens, e.g. ``'vision+fused'`` (mPLUG's answer decoder reads the image and the fused
+            question; :func:`memory_streams`).
         vocab_size, max_position_embeddings: BERT's (30522, 512).
         bos_token_id, eos_token_id, pad_token_id: ``[CLS]`` = 101, ``[SEP]`` = 102, ``[PAD]`` = 0.
         mlp_ratio, dropout, attn_dropout: BERT's 4, 0.1, 0.1.
@@ -137,9 +148,7 @@ class SharedTextDecoder(BaseDecoder):
             raise ValueError(f'init_std must be a positive number, got {init_std!r}')
         if arch not in ARCH_ZOO:
             raise ValueError(f"unknown arch '{arch}', choose from {sorted(ARCH_ZOO)}")
-        if memory_stream not in MEMORY_STREAMS:
-            raise ValueError(f'memory_stream must be one of {MEMORY_STREAMS}, got '
-                             f'{memory_stream!r}')
+        memory_streams(memory_stream)                       # validates
         spec = dict(ARCH_ZOO[arch])
         spec.update({k: v for k, v in dict(embed_dims=embed_dims, num_layers=num_layers,
                                             num_heads=num_heads).items() if v is not None})

@@ -5,6 +5,8 @@ import torch
 
 from mplug_registry.errors import ConfigError
 from mplug_registry.model.base import BaseHead
+from mplug_registry.structures import Features
+from mplug_registry_plugins.decoders.shared_decoder import memory_streams
 
 #: the slot that produces each memory stream
 PRODUCERS = {'fused': 'fusion', 'vision': 'vision_encoder', 'text': 'text_encoder'}
@@ -19,18 +21,27 @@ def check_decoding_head(head, model):
         raise ConfigError('model.data_preprocessor.tokenizer', f"head '{name}' ({kind}) needs a "
                           'tokenizer, but the data preprocessor has none')
     stream = model.decoder.memory_stream
-    slot = PRODUCERS.get(stream)
-    if slot is not None and getattr(model, slot) is None:
-        raise ConfigError(f'model.{slot}', f"head '{name}' ({kind}) decodes from {stream} "
-                          f"features (the decoder's memory_stream), but the config has no "
-                          f'`model.{slot}`')
-    return stream
+    for part in memory_streams(stream):
+        slot = PRODUCERS.get(part)
+        if slot is not None and getattr(model, slot) is None:
+            raise ConfigError(f'model.{slot}', f"head '{name}' ({kind}) decodes from {part} "
+                              f"features (the decoder's memory_stream), but the config has no "
+                              f'`model.{slot}`')
+    return memory_streams(stream)
 
 
 def decoder_and_memory(head, feats):
-    """The decoder of the batch and its memory :class:`Features` (``decoder.memory_stream``)."""
+    """The decoder of the batch and its memory :class:`Features` (``decoder.memory_stream``;
+    several streams are concatenated along the tokens, with their masks)."""
     decoder = feats.decoder if feats.decoder is not None else head.model.decoder
-    return decoder, feats.require(decoder.memory_stream, type(head).__name__)
+    parts = [feats.require(p, type(head).__name__) for p in memory_streams(decoder.memory_stream)]
+    if len(parts) == 1:
+        return decoder, parts[0]
+    masks = None
+    if any(p.mask is not None for p in parts):
+        masks = torch.cat([(p.mask if p.mask is not None else
+                            p.tokens.new_ones(p.tokens.shape[:2])).long() for p in parts], dim=1)
+    return decoder, Features(tokens=torch.cat([p.tokens for p in parts], dim=1), mask=masks)
 
 
 def frame_texts(tokenizer, texts, decoder, device, max_length):
@@ -68,7 +79,7 @@ class DecodingHead(BaseHead):
     def bind(self, model):
         """Check, at build time, the tokenizer and the slot producing the decoder's memory."""
         super().bind(model)
-        self.requires = ('decoder', check_decoding_head(self, model))
+        self.requires = ('decoder', *check_decoding_head(self, model))
 
     @property
     def tokenizer(self):
