@@ -305,3 +305,16 @@ def test_train_then_test_a_few_iterations_on_tiny_shapes(tmp_path, config, key):
     out = _run('tools/test.py', config, str(ckpt), '--work-dir', str(tmp_path / 'test'), *opts)
     line = [s for s in out.splitlines() if s.startswith('{') and key in s][-1]
     assert 0.0 <= json.loads(line)[key] <= 1.0
+    if key.startswith('grounding'):
+        # a 200 x 100 photo: the box is printed in its pixels and in the 96 x 96 input's
+        from PIL import Image
+        photo = Image.open(next((data / 'images').glob('*val*.png'))).resize((200, 100))
+        photo.save(tmp_path / 'photo.png')
+        out = _run('tools/infer.py', config, str(ckpt), '--image', str(tmp_path / 'photo.png'),
+                   '--text', 'the red circle', '--out', str(tmp_path / 'pred.png'))
+        box = [s for s in out.splitlines() if s.startswith('box (x1, y1, x2, y2): ')]
+        assert len(box) == 1 and 'in the image (200 x 100)' in box[0], out[-2000:]
+        assert 'in the 96 x 96 model input' in box[0]
+        x1, y1, x2, y2 = map(float, box[0].split(': ')[1].split(' in ')[0].split(', '))
+        assert 0 <= x1 <= x2 <= 200 and 0 <= y1 <= y2 <= 100
+        assert (tmp_path / 'pred.png').is_file()

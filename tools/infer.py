@@ -64,6 +64,23 @@ def predict(cfg, checkpoint, image, question=None, text=None):
     return results['inputs']['images'], sample
 
 
+def print_boxes(sample, input_hw, original_hw):
+    """Print predicted boxes (xyxy) in the photo's pixels and in the model input's."""
+    import numpy as np
+    boxes = sample.get('pred_bboxes')
+    if boxes is None:
+        return
+    boxes = np.asarray(boxes.detach().cpu() if hasattr(boxes, 'detach') else boxes,
+                       dtype=np.float64).reshape(-1, 4)
+    (h, w), (h0, w0) = input_hw, original_hw
+    scale = np.array([w0 / w, h0 / h, w0 / w, h0 / h])
+    for box in boxes:
+        photo = ', '.join(f'{v:.0f}' for v in box * scale)
+        model = ', '.join(f'{v:.1f}' for v in box)
+        print(f'box (x1, y1, x2, y2): {photo} in the image ({w0} x {h0}); {model} in the '
+              f'{w} x {h} model input')
+
+
 def main(argv=None):
     args = parse_args(argv)
     with user_errors('infer'):
@@ -74,8 +91,8 @@ def main(argv=None):
         if not os.path.isfile(args.checkpoint):
             raise ConfigError('checkpoint', f"no checkpoint file at '{args.checkpoint}'")
         cfg = load_config(args.config)
-        image, sample = predict(cfg, args.checkpoint, load_image(args.image), args.question,
-                                args.text)
+        original = load_image(args.image)
+        image, sample = predict(cfg, args.checkpoint, original, args.question, args.text)
         classes = None
         dataset = (cfg.get('test_dataloader') or {}).get('dataset') or {}
         if dataset.get('type'):
@@ -83,6 +100,7 @@ def main(argv=None):
             classes = (getattr(DATASETS.get(dataset['type']), 'METAINFO', {}) or {}).get('classes')
         for line in describe(sample, classes):
             print(line)
+        print_boxes(sample, image.shape[-2:], original.shape[:2])
         if sample.get('pred_score') is not None and sample.get('pred_label') is not None:
             scores = sample.pred_score
             top = scores.topk(min(args.topk, scores.numel()))
