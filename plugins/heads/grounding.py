@@ -2,7 +2,7 @@
 
 mPLUG-2 Table 2 composes grounding from the text and image encoders, the universal layers, the
 fusion module and the shared decoder: the box is produced as text by the decoder from the fused
-features. Two paths, chosen by ``mode``:
+features. Three paths, chosen by ``mode``:
 
 * ``'decoder'`` (Table 2): the normalised box ``(x1, y1, x2, y2) / (W, H)`` is quantised into
   ``num_bins`` bins per coordinate; bin ``b`` is written as the number token ``"b"`` of the
@@ -12,14 +12,14 @@ features. Two paths, chosen by ``mode``:
 * ``'regression'`` (TransVG-style, Deng et al., 2021): an MLP on the fused [CLS] predicts the
   normalised ``(cx, cy, w, h)`` (sigmoid), trained with ``L = w_l1 * |b - b^|_1 + w_giou *
   (1 - GIoU(b, b^))`` (GIoU: Rezatofighi et al., 2019).
-* ``'patch'`` (dense, one-stage: each image patch is a box anchor, as in CenterNet / the patch
-  classifiers of TransVG++): the expression's fused [CLS] ``q`` scores every visual patch token
-  ``v_i``, ``s_i = (W_q q) . (W_k v_i) / sqrt(C)``; the patch holding the box centre is the target
-  of a cross-entropy over the ``h x w`` patches, and an MLP on ``[v_i; q]`` regresses the centre's
-  offset inside that patch (sigmoid) and the box size, with the L1 + GIoU loss above on the box of
-  the target patch. Prediction: the box of the best-scoring patch. Every patch gets a training
-  signal in every step, which a single pooled regression does not give: on the shapes set it is
-  the mode that learns in CPU minutes.
+* ``'patch'`` (dense and one-stage: each image patch is a box anchor - CenterNet's centre points,
+  Zhou et al., 2019, on the ViT's patch grid): the expression's fused [CLS] ``q`` scores every
+  visual patch token ``v_i``, ``s_i = (W_q q) . (W_k v_i) / sqrt(C)``; the patch holding the box
+  centre is the target of a cross-entropy over the ``h x w`` patches, and an MLP on ``[v_i; q]``
+  regresses the centre's offset inside that patch (sigmoid) and the box size, with the L1 + GIoU
+  loss above on the box of the target patch. Prediction: the box of the best-scoring patch. Every
+  patch gets a training signal in every step, which a single pooled regression does not give: on
+  the shapes set it is the mode that learns in CPU minutes.
 
 **Box frame.** ``gt_bboxes`` ``[1, 4]`` are xyxy pixels of the *input image* after the pipeline
 (``ImageResize`` scales them with the image). The head normalises them by the input tensor's
