@@ -27,6 +27,8 @@ class PackMultimodalInputs(BaseTransform):
         for key in ('img', 'frames'):
             if results.get(key) is not None:
                 arr = np.ascontiguousarray(results[key])
+                if not arr.flags.writeable:           # e.g. a decoded image's read-only buffer
+                    arr = arr.copy()
                 inputs['images'] = torch.from_numpy(arr).movedim(-1, -3)  # channels first
         sample = MultimodalDataSample(
             metainfo={k: results[k] for k in self.meta_keys if k in results})
