@@ -121,6 +121,25 @@ def test_retrieval_metric_assembles_per_image_rows_in_any_order():
     assert out == pytest.approx({f'retrieval/{k}': v for k, v in EXPECTED_123.items()})
 
 
+def test_retrieval_metric_also_reports_the_itc_stage_when_samples_carry_it():
+    # re-ranked scores = the hand-computed matrices; the ITC rows rank every text of an image
+    # first (text t of image i gets 10 - t, the others 0): all recalls 1.0 for ITC alone
+    itc = torch.zeros(3, 5)
+    for i, texts in enumerate(IMG2TXT):
+        for t in texts:
+            itc[i, t] = 10.0 - t
+    samples = [dict(pred_scores=SCORES_I2T[i], pred_scores_t2i=SCORES_T2I[:, i],
+                    img2txt=IMG2TXT[i], pred_scores_itc=itc[i]) for i in range(3)]
+    out = evaluate(dict(type='RetrievalRecall', topk=(1, 2, 3)), samples)
+    assert {k: v for k, v in out.items() if '/itc_' not in k} == pytest.approx(
+        {f'retrieval/{k}': v for k, v in EXPECTED_123.items()})
+    assert {k: v for k, v in out.items() if '/itc_' in k} == pytest.approx(
+        {f'retrieval/itc_{k}': 1.0 for k in EXPECTED_123})
+    samples[0].pop('pred_scores_itc')             # not on every sample: no itc_ keys
+    assert not any('itc_' in k for k in evaluate(dict(type='RetrievalRecall', topk=(1, 2, 3)),
+                                                 samples))
+
+
 def test_retrieval_metric_without_t2i_column_ranks_images_by_the_same_scores():
     samples = [dict(pred_scores=SCORES_I2T[i], img2txt=IMG2TXT[i]) for i in range(3)]
     out = evaluate(dict(type='RetrievalRecall', topk=(1, 2, 3)), samples)

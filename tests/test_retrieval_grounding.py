@@ -104,6 +104,11 @@ def test_loop_rows_are_accepted_by_the_metric_and_itm_rescores_exactly_k(tokeniz
     assert ((t2i != rl.NOT_RERANKED).sum(1) == 3).all()                     # k images per text
     assert [s.img2txt for s in samples] == dataset.img2txt
     assert model.heads.itc.training is False
+    # the first stage is reported alongside: re-ranked = ITM log-odds + this ITC similarity
+    itc = torch.stack([s.pred_scores_itc for s in samples])                 # [6, 30]
+    assert 0.0 <= metrics['retrieval/itc_r_mean'] <= 1.0
+    assert (itc.topk(3, dim=1).indices.sort(1).values
+            == (i2t != rl.NOT_RERANKED).nonzero()[:, 1].view(6, 3)).all()  # re-ranked = ITC top k
 
 
 def test_unimodal_and_pair_scores_match_the_joint_forward(tokenizer_path):

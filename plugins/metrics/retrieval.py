@@ -109,7 +109,11 @@ class RetrievalRecall(BaseMetric):
       among that text's k ITC-best images, -100 elsewhere). Without it ``pred_scores`` serves both
       directions (ITC-only evaluation, ``scores_t2i = scores_i2t.T``);
     - ``img2txt``: list of int, the indices of this image's texts (ground truth, from the dataset).
-      Every text index appears under exactly one image; ``txt2img`` is derived from these lists.
+      Every text index appears under exactly one image; ``txt2img`` is derived from these lists;
+    - ``pred_scores_itc`` (optional): float ``[N_txt]``, this image's row of the ITC similarity
+      before re-ranking. When every sample has it, the same recalls of the first stage alone are
+      reported too, as ``itc_txt_r1`` ... ``itc_r_mean``: whether the ITM re-ranking helps is
+      read off one evaluation.
 
     ``topk``: the K of recall@K (ALBEF: 1, 5, 10).
     """
@@ -133,8 +137,10 @@ class RetrievalRecall(BaseMetric):
             t2i = sample.get('pred_scores_t2i')
             t2i = i2t if t2i is None else torch.as_tensor(t2i).cpu().float()
             texts = sample_field(sample, 'img2txt', 'RetrievalRecall', 'from the dataset')
+            itc = sample.get('pred_scores_itc')
+            itc = None if itc is None else torch.as_tensor(itc).cpu().float().flatten()
             self.results.append((i2t.flatten(), t2i.flatten(),
-                                 [int(t) for t in torch.as_tensor(texts).flatten()]))
+                                 [int(t) for t in torch.as_tensor(texts).flatten()], itc))
 
     def compute_metrics(self, results):
         lengths = {len(r[0]) for r in results} | {len(r[1]) for r in results}
@@ -145,4 +151,9 @@ class RetrievalRecall(BaseMetric):
         scores_t2i = torch.stack([r[1] for r in results], dim=1)  # [N_txt, N_img]
         img2txt = [r[2] for r in results]
         txt2img = txt2img_from_img2txt(img2txt, scores_i2t.shape[1])
-        return itm_eval(scores_i2t, scores_t2i, img2txt, txt2img, self.topk)
+        out = itm_eval(scores_i2t, scores_t2i, img2txt, txt2img, self.topk)
+        if all(len(r) > 3 and r[3] is not None for r in results):
+            itc = torch.stack([r[3] for r in results])  # [N_img, N_txt]
+            out.update({f'itc_{k}': v for k, v in
+                        itm_eval(itc, itc.t(), img2txt, txt2img, self.topk).items()})
+        return out

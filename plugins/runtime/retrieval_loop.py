@@ -13,8 +13,10 @@ score every image against every text of the split in two stages:
    differ because the re-ranked top-k differs per direction.
 
 The loops write, per image data sample, what
-:class:`~mplug_registry_plugins.metrics.retrieval.RetrievalRecall` reads: ``pred_scores`` (the image's row of ``scores_i2t``), ``pred_scores_t2i``
-(its column of ``scores_t2i``) and ``img2txt`` (its text indices, from the dataset). The dataset is a
+:class:`~mplug_registry_plugins.metrics.retrieval.RetrievalRecall` reads: ``pred_scores`` (the
+image's row of ``scores_i2t``), ``pred_scores_t2i`` (its column of ``scores_t2i``), ``img2txt`` (its
+text indices, from the dataset) and, when re-ranking, ``pred_scores_itc`` (its row of the ITC
+similarity, so the metric also reports the first stage alone as ``itc_*``). The dataset is a
 test-mode ``RetrievalDataset``: one sample per image, all texts in its ``texts`` attribute.
 
 Config::
@@ -107,11 +109,13 @@ def rerank(model, sim, vision, text, k, transpose=False, batch_size=128):
 
 
 @torch.no_grad()
-def retrieval_scores(model, images, texts, k_test, text_batch_size=64, itm_batch_size=128):
+def retrieval_scores(model, images, texts, k_test, text_batch_size=64, itm_batch_size=128,
+                     return_sim=False):
     """``(scores_i2t [N_img, N_txt], scores_t2i [N_txt, N_img] or None)`` of ALBEF's protocol.
 
     ``images``: list of preprocessed image batches ``[b, 3, H, W]``; ``texts``: all texts.
     ``k_test = 0``: ITC similarity only (``scores_t2i`` is ``None``: the transpose).
+    ``return_sim=True`` appends the ITC similarity ``[N_img, N_txt]`` (the first stage).
     """
     pre = model.data_preprocessor
     vis_parts, img_embeds = zip(*(encode_unimodal(model, 'vision', images=x) for x in images))
@@ -123,11 +127,11 @@ def retrieval_scores(model, images, texts, k_test, text_batch_size=64, itm_batch
         txt_embeds.append(emb)
     sim = torch.cat(img_embeds) @ torch.cat(txt_embeds).t()                 # [N_img, N_txt]
     if not k_test:
-        return sim, None
+        return (sim, None, sim) if return_sim else (sim, None)
     vision, text = cat_rows(*vis_parts), _pad_cat(txt_parts)
     i2t = rerank(model, sim, vision, text, k_test, False, itm_batch_size)
     t2i = rerank(model, sim.t(), vision, text, k_test, True, itm_batch_size)
-    return i2t, t2i
+    return (i2t, t2i, sim) if return_sim else (i2t, t2i)
 
 
 class RetrievalLoopMixin:
@@ -176,9 +180,11 @@ class RetrievalLoopMixin:
             batches.append((data_batch, data['data_samples']))
             images.append(data['inputs']['images'])
         with torch.autocast(model.data_preprocessor.device.type, enabled=self.fp16):
-            i2t, t2i = retrieval_scores(model, images, texts, self.k_test,
-                                        self.text_batch_size, self.itm_batch_size)
+            i2t, t2i, sim = retrieval_scores(model, images, texts, self.k_test,
+                                             self.text_batch_size, self.itm_batch_size,
+                                             return_sim=True)
         i2t, t2i = i2t.float().cpu(), None if t2i is None else t2i.float().cpu()
+        sim = sim.float().cpu() if t2i is not None else None   # re-ranked: report ITC alone too
         row = 0
         for idx, (data_batch, samples) in enumerate(batches):
             runner.call_hook(f'before_{phase}_iter', batch_idx=idx, data_batch=data_batch)
@@ -186,6 +192,7 @@ class RetrievalLoopMixin:
                 sample.pred_scores = i2t[row]
                 if t2i is not None:
                     sample.pred_scores_t2i = t2i[:, row]
+                    sample.pred_scores_itc = sim[row]
                 sample.img2txt = list(img2txt[int(sample.metainfo['sample_idx'])])
                 row += 1
             self.evaluator.process(data_samples=samples, data_batch=data_batch)
