@@ -122,15 +122,15 @@ class ComposedModel(BaseModel):
         """Check ``module.in_dims`` against the producers so far, then record its outputs."""
         for stream, dims in getattr(module, 'in_dims', {}).items():
             # a decoder's memory may join several streams ('vision+fused'): each has its width
-            names = getattr(module, 'memory_stream', 'fused').split('+') if stream == 'memory' \
+            parts = getattr(module, 'memory_stream', 'fused').split('+') if stream == 'memory' \
                 else [stream]
-            for stream in names:
-                if dims is None or stream not in streams:
+            for part in parts:
+                if dims is None or part not in streams:
                     continue
-                producer, have = streams[stream]
+                producer, have = streams[part]
                 if have is not None and have != dims:
                     raise DimensionMismatchError(
-                        f'model.{slot}', f'hidden size mismatch: model.{slot} expects {stream} '
+                        f'model.{slot}', f'hidden size mismatch: model.{slot} expects {part} '
                         f'features of size {dims}, but model.{producer} produces {have}',
                         'make the sizes equal or add a projection')
         for stream, dims in getattr(module, 'out_dims', {}).items():

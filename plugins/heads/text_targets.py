@@ -14,20 +14,20 @@ PRODUCERS = {'fused': 'fusion', 'vision': 'vision_encoder', 'text': 'text_encode
 
 def check_decoding_head(head, model):
     """For ``head.bind``: the model has a tokenizer and fills the slot producing the decoder's
-    memory; returns that memory stream (one-line :class:`ConfigError` naming the key otherwise)."""
+    memory; returns its memory streams (one-line :class:`ConfigError` naming the key otherwise)."""
     name = next((n for n, h in model.heads.items() if h is head), type(head).__name__)
     kind = type(head).__name__
     if getattr(model.data_preprocessor, 'tokenizer', None) is None:
         raise ConfigError('model.data_preprocessor.tokenizer', f"head '{name}' ({kind}) needs a "
                           'tokenizer, but the data preprocessor has none')
-    stream = model.decoder.memory_stream
-    for part in memory_streams(stream):
+    streams = memory_streams(model.decoder.memory_stream)
+    for part in streams:
         slot = PRODUCERS.get(part)
         if slot is not None and getattr(model, slot) is None:
             raise ConfigError(f'model.{slot}', f"head '{name}' ({kind}) decodes from {part} "
                               f"features (the decoder's memory_stream), but the config has no "
                               f'`model.{slot}`')
-    return memory_streams(stream)
+    return streams
 
 
 def decoder_and_memory(head, feats):

@@ -152,7 +152,7 @@ class RetrievalRecall(BaseMetric):
         img2txt = [r[2] for r in results]
         txt2img = txt2img_from_img2txt(img2txt, scores_i2t.shape[1])
         out = itm_eval(scores_i2t, scores_t2i, img2txt, txt2img, self.topk)
-        if all(len(r) > 3 and r[3] is not None for r in results):
+        if all(r[3] is not None for r in results):
             itc = torch.stack([r[3] for r in results])  # [N_img, N_txt]
             out.update({f'itc_{k}': v for k, v in
                         itm_eval(itc, itc.t(), img2txt, txt2img, self.topk).items()})

@@ -109,13 +109,12 @@ def rerank(model, sim, vision, text, k, transpose=False, batch_size=128):
 
 
 @torch.no_grad()
-def retrieval_scores(model, images, texts, k_test, text_batch_size=64, itm_batch_size=128,
-                     return_sim=False):
-    """``(scores_i2t [N_img, N_txt], scores_t2i [N_txt, N_img] or None)`` of ALBEF's protocol.
+def retrieval_scores(model, images, texts, k_test, text_batch_size=64, itm_batch_size=128):
+    """``(scores_i2t [N_img, N_txt], scores_t2i [N_txt, N_img] or None, sim [N_img, N_txt])`` of
+    ALBEF's protocol; ``sim`` is the ITC similarity of the first stage.
 
     ``images``: list of preprocessed image batches ``[b, 3, H, W]``; ``texts``: all texts.
     ``k_test = 0``: ITC similarity only (``scores_t2i`` is ``None``: the transpose).
-    ``return_sim=True`` appends the ITC similarity ``[N_img, N_txt]`` (the first stage).
     """
     pre = model.data_preprocessor
     vis_parts, img_embeds = zip(*(encode_unimodal(model, 'vision', images=x) for x in images))
@@ -127,11 +126,11 @@ def retrieval_scores(model, images, texts, k_test, text_batch_size=64, itm_batch
         txt_embeds.append(emb)
     sim = torch.cat(img_embeds) @ torch.cat(txt_embeds).t()                 # [N_img, N_txt]
     if not k_test:
-        return (sim, None, sim) if return_sim else (sim, None)
+        return sim, None, sim
     vision, text = cat_rows(*vis_parts), _pad_cat(txt_parts)
     i2t = rerank(model, sim, vision, text, k_test, False, itm_batch_size)
     t2i = rerank(model, sim.t(), vision, text, k_test, True, itm_batch_size)
-    return (i2t, t2i, sim) if return_sim else (i2t, t2i)
+    return i2t, t2i, sim
 
 
 class RetrievalLoopMixin:
@@ -181,8 +180,7 @@ class RetrievalLoopMixin:
             images.append(data['inputs']['images'])
         with torch.autocast(model.data_preprocessor.device.type, enabled=self.fp16):
             i2t, t2i, sim = retrieval_scores(model, images, texts, self.k_test,
-                                             self.text_batch_size, self.itm_batch_size,
-                                             return_sim=True)
+                                             self.text_batch_size, self.itm_batch_size)
         i2t, t2i = i2t.float().cpu(), None if t2i is None else t2i.float().cpu()
         sim = sim.float().cpu() if t2i is not None else None   # re-ranked: report ITC alone too
         row = 0
