@@ -104,11 +104,23 @@ def test_loop_rows_are_accepted_by_the_metric_and_itm_rescores_exactly_k(tokeniz
     assert ((t2i != rl.NOT_RERANKED).sum(1) == 3).all()                     # k images per text
     assert [s.img2txt for s in samples] == dataset.img2txt
     assert model.heads.itc.training is False
-    # the first stage is reported alongside: re-ranked = ITM log-odds + this ITC similarity
+    # the first stage is reported alongside: re-ranked = ITM log-odds + this ITC similarity / tau
     itc = torch.stack([s.pred_scores_itc for s in samples])                 # [6, 30]
     assert 0.0 <= metrics['retrieval/itc_r_mean'] <= 1.0
     assert (itc.topk(3, dim=1).indices.sort(1).values
             == (i2t != rl.NOT_RERANKED).nonzero()[:, 1].view(6, 3)).all()  # re-ranked = ITC top k
+
+
+def test_reranking_weighs_the_itc_similarity_by_one_over_the_itc_temperature(
+        tokenizer_path, shapes, monkeypatch):
+    model = build_model(tokenizer_path, RETRIEVAL_HEADS)
+    with torch.no_grad():
+        model.heads.itc.temp.fill_(0.04)
+    scales = []
+    original = rl.rerank
+    monkeypatch.setattr(rl, 'rerank', lambda *a, **kw: scales.append(a[7]) or original(*a, **kw))
+    run_loop(model, shapes, k_test=3)
+    assert scales == [pytest.approx(25.0)] * 2                              # i2t and t2i
 
 
 def test_unimodal_and_pair_scores_match_the_joint_forward(tokenizer_path):
@@ -161,19 +173,19 @@ def test_itm_reranking_changes_only_the_top_k(monkeypatch):
     torch.manual_seed(0)
     sim = torch.randn(5, 9)                                                 # [images, texts]
     # fake ITM: score 1000 + 10 * image + text, so every re-ranked entry is identifiable; the
-    # re-ranked score adds the ITC similarity (ALBEF's score + topk_sim)
+    # re-ranked score adds the ITC logit (similarity / tau, here tau = 0.05)
     monkeypatch.setattr(rl, 'itm_scores', lambda m, v, t, img, txt, bs: 1000. + 10 * img + txt)
-    i2t = rl.rerank(None, sim, None, None, k=3)
-    t2i = rl.rerank(None, sim.t(), None, None, k=2, transpose=True)
+    i2t = rl.rerank(None, sim, None, None, k=3, sim_scale=20.)
+    t2i = rl.rerank(None, sim.t(), None, None, k=2, transpose=True, sim_scale=20.)
     top = sim.topk(3, dim=1).indices
     expected = torch.full_like(sim, rl.NOT_RERANKED)
     for i in range(5):
-        expected[i, top[i]] = 1000. + 10 * i + top[i].float() + sim[i, top[i]]
+        expected[i, top[i]] = 1000. + 10 * i + top[i].float() + 20 * sim[i, top[i]]
     torch.testing.assert_close(i2t, expected)
     top_t = sim.t().topk(2, dim=1).indices                                  # [texts, 2] images
     expected_t = torch.full_like(sim.t(), rl.NOT_RERANKED)
     for t in range(9):
-        expected_t[t, top_t[t]] = 1000. + 10 * top_t[t].float() + t + sim.t()[t, top_t[t]]
+        expected_t[t, top_t[t]] = 1000. + 10 * top_t[t].float() + t + 20 * sim.t()[t, top_t[t]]
     torch.testing.assert_close(t2i, expected_t)
     assert (rl.rerank(None, sim, None, None, k=50) != rl.NOT_RERANKED).all()  # k > candidates
 
