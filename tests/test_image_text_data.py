@@ -192,6 +192,8 @@ def test_vqa_loader_gives_unique_answers_weights_and_raw_answers(shapes, tmp_pat
         assert info['question'] == qs[i]['question'] and info['question_id'] == qs[i]['question_id']
         assert info['gt_answers'] == raw and info['answers'] == list(dict.fromkeys(raw))
         assert info['answer_weights'] == [raw.count(a) / 10 for a in info['answers']]
+        assert (info['answer_type'], info['question_type']) == (anns[i]['answer_type'],
+                                                                anns[i]['question_type'])
         assert os.path.basename(info['img_path']) == f"SHAPES_val_{qs[i]['image_id']:012d}.png"
     # ALBEF's list format: the same samples
     albef = [dict(question_id=q['question_id'], question=q['question'], dataset='vqa',

@@ -76,6 +76,22 @@ def test_vqa_metric_reports_overall_and_per_answer_type_through_evaluator():
     assert out['vqa/accuracy_yes_no'] == pytest.approx((1.0 + 0.3) / 2)
     assert out['vqa/accuracy_number'] == pytest.approx(0.6)
     assert out['vqa/accuracy_other'] == pytest.approx(0.9)
+    assert not any(k.startswith('vqa/qtype_') for k in out)                # off by default
+
+
+def test_vqa_metric_reports_per_question_type_when_asked():
+    samples = [
+        dict(pred_answer='red', gt_answers=['red'] * 10, question_type='what color is the'),
+        dict(pred_answer='blue', gt_answers=['red'] * 10, question_type='what color is the'),
+        dict(pred_answer='2', gt_answers=['two'] * 2 + ['3'] * 8, question_type='how many'),
+        dict(pred_answer='yes', gt_answers=['yes'] * 10),                  # no type: overall only
+    ]
+    out = evaluate(dict(type='VQAAccuracy', by_question_type=True), samples)
+    assert out['vqa/accuracy'] == pytest.approx((1.0 + 0.0 + 0.6 + 1.0) / 4)
+    assert out['vqa/qtype_what_color_is_the'] == pytest.approx(0.5)
+    assert out['vqa/qtype_how_many'] == pytest.approx(0.6)
+    assert sorted(k for k in out if k.startswith('vqa/qtype_')) == [
+        'vqa/qtype_how_many', 'vqa/qtype_what_color_is_the']
 
 
 def test_vqa_metric_names_the_missing_field():

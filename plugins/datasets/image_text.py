@@ -200,6 +200,7 @@ class VQADataset(ImageTextDataset):
                 ann = annotations[q['question_id']]
                 self._add_answers(info, [a['answer'] for a in ann['answers']])
                 info['answer_type'] = ann.get('answer_type')
+                info['question_type'] = ann.get('question_type')
             infos.append(info)
         return infos
 

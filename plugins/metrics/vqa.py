@@ -110,29 +110,47 @@ def vqa_accuracy(pred_answer, gt_answers):
     return sum(min(1.0, (matches - hit) / 3) for hit in hits) / len(hits)
 
 
+def _slug(name):
+    return re.sub(r'[^0-9A-Za-z]+', '_', str(name)).strip('_')
+
+
 @METRICS.register_module()
 class VQAAccuracy(BaseMetric):
     """Official VQA soft accuracy in [0, 1] (keys ``vqa/accuracy`` and, for samples that carry
     ``answer_type``, ``vqa/accuracy_<type>`` with non-alphanumerics as ``_``: ``accuracy_yes_no``,
     ``accuracy_number``, ``accuracy_other``).
 
+    Args:
+        by_question_type: also report the official script's per-question-type accuracy
+            (``perQuestionType``) for samples that carry ``question_type`` (the prefix the VQA
+            annotations give each question, e.g. "what color is the"), as
+            ``vqa/qtype_<type>`` (``qtype_what_color_is_the``). VQA v2 has 65 types, hence off
+            by default.
+
     Reads ``pred_answer`` (str, from the head) and ``gt_answers`` (the human answers, usually 10
     raw strings, from the dataset) of each data sample; see :func:`vqa_accuracy`.
     """
     default_prefix = 'vqa'
+
+    def __init__(self, by_question_type=False, **kwargs):
+        super().__init__(**kwargs)
+        self.by_question_type = bool(by_question_type)
 
     def process(self, data_batch, data_samples):
         for sample in data_samples:  # dicts (MMEngine's evaluator converts data samples)
             pred = sample_field(sample, 'pred_answer', 'VQAAccuracy', 'written by the VQA head')
             gts = sample_field(sample, 'gt_answers', 'VQAAccuracy',
                                'the human answers, from the dataset')
-            self.results.append((vqa_accuracy(pred, list(gts)), sample.get('answer_type')))
+            self.results.append((vqa_accuracy(pred, list(gts)), sample.get('answer_type'),
+                                 sample.get('question_type')))
 
     def compute_metrics(self, results):
-        by_type = defaultdict(list)
-        for acc, answer_type in results:
+        groups = defaultdict(list)
+        for acc, answer_type, question_type in results:
             if answer_type is not None:
-                by_type[re.sub(r'[^0-9A-Za-z]+', '_', str(answer_type))].append(acc)
-        out = {'accuracy': sum(acc for acc, _ in results) / len(results)}
-        out.update({f'accuracy_{t}': sum(v) / len(v) for t, v in sorted(by_type.items())})
+                groups[f'accuracy_{_slug(answer_type)}'].append(acc)
+            if self.by_question_type and question_type is not None:
+                groups[f'qtype_{_slug(question_type)}'].append(acc)
+        out = {'accuracy': sum(r[0] for r in results) / len(results)}
+        out.update({key: sum(v) / len(v) for key, v in sorted(groups.items())})
         return out

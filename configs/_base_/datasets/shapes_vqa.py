@@ -22,5 +22,6 @@ val_dataloader = dict(
                  answer_file='annotations/v2_shapes_val_annotations.json',
                  pipeline=test_pipeline, test_mode=True, **_vqa_files))
 test_dataloader = val_dataloader
-val_evaluator = dict(type='VQAAccuracy')
+# per-question-type accuracy as well (6 types here: 'what shape is the', 'how many', ...)
+val_evaluator = dict(type='VQAAccuracy', by_question_type=True)
 test_evaluator = val_evaluator
