@@ -1,4 +1,5 @@
 """Draw a composed model: slots as boxes (type, kind, parameters), data flow as arrows."""
+from .model.base import memory_parts
 from .model.composed import SLOTS, count_params
 
 _COLORS = {'input': '#e8e8e8', 'encoder': '#cfe2ff', 'universal': '#d1f0d1', 'fusion': '#ffe5b4',
@@ -32,7 +33,7 @@ def composition_graph(model):
             else:
                 streams['fused'] = slot
         elif slot == 'decoder':
-            for stream in getattr(module, 'memory_stream', 'fused').split('+'):
+            for stream in memory_parts(module):
                 if stream in streams:
                     edges.append((streams[stream], slot, stream))
             streams['decoder'] = slot

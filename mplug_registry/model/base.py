@@ -40,10 +40,21 @@ class BaseFusion(Component):
 class BaseDecoder(Component):
     """``forward(memory, input_ids, ...) -> logits`` and ``generate(memory, ...)``.
 
-    ``memory_stream`` names what it cross-attends to: ``fused``, ``vision`` or ``text``.
+    ``memory_stream`` names what it cross-attends to: ``fused``, ``vision`` or ``text``, or several
+    joined by ``+`` (``vision+fused``: concatenated along the tokens; see :func:`memory_parts`).
     """
     mplug_kind = 'decoder'
     memory_stream = 'fused'
+
+
+def memory_parts(decoder):
+    """The streams a decoder's memory joins: ``'vision+fused'`` -> ``('vision', 'fused')``.
+
+    ``decoder``: a decoder (its ``memory_stream``, ``'fused'`` when it declares none) or the
+    ``memory_stream`` string itself.
+    """
+    stream = decoder if isinstance(decoder, str) else getattr(decoder, 'memory_stream', 'fused')
+    return tuple(stream.split('+'))
 
 
 class BaseHead(Component):

@@ -19,7 +19,7 @@ from mmengine.model import BaseModel
 from ..builder import build_component
 from ..errors import ConfigError, DimensionMismatchError
 from ..structures import FeatureBundle
-from .base import BaseHead
+from .base import BaseHead, memory_parts
 
 #: slot name -> (kind, modality it carries for encoders)
 SLOTS = {
@@ -122,8 +122,7 @@ class ComposedModel(BaseModel):
         """Check ``module.in_dims`` against the producers so far, then record its outputs."""
         for stream, dims in getattr(module, 'in_dims', {}).items():
             # a decoder's memory may join several streams ('vision+fused'): each has its width
-            parts = getattr(module, 'memory_stream', 'fused').split('+') if stream == 'memory' \
-                else [stream]
+            parts = memory_parts(module) if stream == 'memory' else (stream, )
             for part in parts:
                 if dims is None or part not in streams:
                     continue

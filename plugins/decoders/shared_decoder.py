@@ -18,7 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from mplug_registry.model.base import BaseDecoder
+from mplug_registry.model.base import BaseDecoder, memory_parts
 from mplug_registry.registry import MODELS
 from mplug_registry_plugins.layers import FeedForward, maybe_checkpoint
 from mplug_registry_plugins.layers.attention import Attention
@@ -37,7 +37,7 @@ LN_EPS = 1e-12   # BERT's LayerNorm epsilon
 
 def memory_streams(memory_stream):
     """``'vision+fused'`` -> ``('vision', 'fused')``: the streams a decoder memory concatenates."""
-    parts = tuple(memory_stream.split('+')) if isinstance(memory_stream, str) else ()
+    parts = memory_parts(memory_stream) if isinstance(memory_stream, str) else ()
     if not parts or any(p not in MEMORY_STREAMS for p in parts) or len(set(parts)) < len(parts):
         raise ValueError(f"memory_stream must be one of {MEMORY_STREAMS} or several joined by "
                          f"'+' (e.g. 'vision+fused'), got {memory_stream!r}")
