@@ -80,17 +80,10 @@ def check_config(cfg, missing_data=None):
             continue
         for i, item in enumerate(node if isinstance(node, list) else [node]):
             item_key = f'{key}[{i}]' if isinstance(node, list) else key
-            try:
-                _check_type(item, item_key, registries[reg_name], check_args=reg_name != 'model')
-                if reg_name == 'dataset':
-                    _check_paths(item, item_key)
-            except DataPathError as err:
-                if missing_data is None:
-                    raise
-                missing_data.append(err)
             if reg_name == 'dataset':
-                for j, t in enumerate(item.get('pipeline', []) or []):
-                    _check_type(t, f'{item_key}.pipeline[{j}]', ALL['transform'])
+                _check_dataset(item, item_key, registries['dataset'], missing_data)
+            else:
+                _check_type(item, item_key, registries[reg_name], check_args=reg_name != 'model')
     for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
         loader = _get(cfg, key)
         if isinstance(loader, dict):
@@ -108,6 +101,29 @@ def check_config(cfg, missing_data=None):
         if lr is not None and (isinstance(lr, bool) or not isinstance(lr, (int, float))
                                or lr <= 0):
             raise ConfigError('optim_wrapper.optimizer.lr', f'must be a positive number, got {lr!r}')
+
+
+def _check_dataset(item, key, registry, missing_data):
+    """A dataset's type, arguments, paths and pipeline; a wrapper's (``ConcatDataset``'s
+    ``datasets``, ``RepeatDataset``'s ``dataset``) inner datasets the same way."""
+    import mmengine.dataset  # noqa: F401  registers MMEngine's wrappers (ConcatDataset, ...)
+
+    from .registry import ALL
+    try:
+        _check_type(item, key, registry)
+        _check_paths(item, key)
+    except DataPathError as err:
+        if missing_data is None:
+            raise
+        missing_data.append(err)
+    for j, t in enumerate(item.get('pipeline', []) or []):
+        _check_type(t, f'{key}.pipeline[{j}]', ALL['transform'])
+    inner = item.get('datasets')
+    for j, sub in enumerate(inner if isinstance(inner, (list, tuple)) else []):
+        if isinstance(sub, dict):
+            _check_dataset(sub, f'{key}.datasets[{j}]', registry, missing_data)
+    if isinstance(item.get('dataset'), dict):
+        _check_dataset(item['dataset'], f'{key}.dataset', registry, missing_data)
 
 
 def _positive(node, name, key, allow_zero=False):

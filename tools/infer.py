@@ -2,6 +2,8 @@
 
 Prints the prediction (class / answer / caption / box / matching score) and writes a picture with
 the prediction drawn on the image (``--out``, default ``work_dirs/infer/<image>_pred.png``).
+A model trained on several tasks (``model.task_heads``) predicts with the heads of ``--task``
+(default: the task of the config's test dataset).
 """
 import argparse
 import os
@@ -18,6 +20,7 @@ def parse_args(argv=None):
     group = p.add_mutually_exclusive_group()
     group.add_argument('--question', help='a question about the image (VQA)')
     group.add_argument('--text', help='a text: referring expression (grounding) or caption (matching)')
+    p.add_argument('--task', help='for a multi-task model: which task (its heads) predicts')
     p.add_argument('--out', help='where to write the picture')
     p.add_argument('--topk', type=int, default=5, help='classes to print for classifiers')
     return p.parse_args(argv)
@@ -35,7 +38,17 @@ def load_image(path):
         raise ConfigError('--image', f"cannot read '{path}' as an image: {err}") from err
 
 
-def predict(cfg, checkpoint, image, question=None, text=None):
+def dataset_metainfo(cfg):
+    """``METAINFO`` of the class of the config's test (else val) dataset; ``{}`` if unknown."""
+    loader = cfg.get('test_dataloader') or cfg.get('val_dataloader') or {}
+    dataset = loader.get('dataset') or {}
+    if not isinstance(dataset.get('type'), str):
+        return {}
+    from mplug_registry.registry import DATASETS
+    return getattr(DATASETS.get(dataset['type']), 'METAINFO', {}) or {}
+
+
+def predict(cfg, checkpoint, image, question=None, text=None, task=None):
     """``(packed image tensor, data sample with predictions)`` for one image."""
     import torch
 
@@ -54,6 +67,13 @@ def predict(cfg, checkpoint, image, question=None, text=None):
         results['question'] = question
     if text:
         results['text'] = text
+    if model.task_heads is not None:
+        results['task'] = task or dataset_metainfo(cfg).get('task')
+        if results['task'] is None:
+            raise ConfigError('--task', 'this model predicts several tasks: choose one of '
+                              f'{", ".join(model.task_heads)}')
+    elif task is not None:
+        raise ConfigError('--task', 'this model has no task_heads: it has one task')
     for i, step in enumerate(pipeline):
         results = build_component(dict(step), f'test_dataloader.dataset.pipeline[{i}]',
                                   registry=TRANSFORMS)(results)
@@ -92,12 +112,9 @@ def main(argv=None):
             raise ConfigError('checkpoint', f"no checkpoint file at '{args.checkpoint}'")
         cfg = load_config(args.config)
         original = load_image(args.image)
-        image, sample = predict(cfg, args.checkpoint, original, args.question, args.text)
-        classes = None
-        dataset = (cfg.get('test_dataloader') or {}).get('dataset') or {}
-        if dataset.get('type'):
-            from mplug_registry.registry import DATASETS
-            classes = (getattr(DATASETS.get(dataset['type']), 'METAINFO', {}) or {}).get('classes')
+        image, sample = predict(cfg, args.checkpoint, original, args.question, args.text,
+                                args.task)
+        classes = dataset_metainfo(cfg).get('classes')
         for line in describe(sample, classes):
             print(line)
         print_boxes(sample, image.shape[-2:], original.shape[:2])

@@ -20,6 +20,7 @@ from ..builder import build_component
 from ..errors import ConfigError, DimensionMismatchError
 from ..structures import FeatureBundle
 from .base import BaseHead, memory_parts
+from .tasks import check_task_heads, group_by_task, select
 
 #: slot name -> (kind, modality it carries for encoders)
 SLOTS = {
@@ -44,6 +45,10 @@ class ComposedModel(BaseModel):
         fusion: config of a ``fusion`` component.
         decoder: config of a ``decoder`` component.
         heads: ``{name: head config}``; every head contributes losses and predictions.
+        task_heads: for multi-task training, ``{task: head name | [head names]}``: a data sample
+            of that ``task`` (its dataset's ``METAINFO['task']``) goes to those heads only; a
+            batch mixing tasks is split by task (:mod:`.tasks`). ``None``: every head sees every
+            sample.
         required_slots: slots the task needs beyond what its heads declare.
         data_preprocessor: defaults to ``MultimodalDataPreprocessor``.
 
@@ -53,8 +58,8 @@ class ComposedModel(BaseModel):
     mplug_kind = 'task'
 
     def __init__(self, vision_encoder=None, text_encoder=None, universal=None, fusion=None,
-                 decoder=None, heads=None, required_slots=(), data_preprocessor=None,
-                 init_cfg=None):
+                 decoder=None, heads=None, required_slots=(), task_heads=None,
+                 data_preprocessor=None, init_cfg=None):
         from ..registry import MODELS
         if data_preprocessor is None:
             data_preprocessor = dict(type='MultimodalDataPreprocessor')
@@ -84,6 +89,7 @@ class ComposedModel(BaseModel):
         for head in self.heads.values():
             if hasattr(head, 'bind'):
                 head.bind(self)
+        self.task_heads = check_task_heads(task_heads, list(self.heads))
 
     # ------------------------------------------------------------------ build-time checks
     @staticmethod
@@ -151,20 +157,29 @@ class ComposedModel(BaseModel):
                              decoder=self.decoder)
 
     def forward(self, inputs, data_samples=None, mode='tensor'):
-        feats = self.extract_feat(inputs)
-        if mode == 'loss':
-            losses = {}
-            for name, head in self.heads.items():
-                for key, value in head.loss(feats, data_samples).items():
-                    losses[f'{name}.{key}' if len(self.heads) > 1 else key] = value
-            return losses
-        if mode == 'predict':
-            for head in self.heads.values():
-                data_samples = head.predict(feats, data_samples)
-            return data_samples
         if mode == 'tensor':
-            return feats.as_tensors()
-        raise ValueError(f"forward mode must be 'loss', 'predict' or 'tensor', got {mode!r}")
+            return self.extract_feat(inputs).as_tensors()
+        if mode not in ('loss', 'predict'):
+            raise ValueError(f"forward mode must be 'loss', 'predict' or 'tensor', got {mode!r}")
+        losses, results = {}, None if data_samples is None else list(data_samples)
+        for names, idx in group_by_task(self.task_heads, data_samples, self.heads):
+            samples = data_samples if idx is None else [data_samples[i] for i in idx]
+            feats = self.extract_feat(inputs if idx is None else
+                                      select(inputs, idx, len(data_samples)))
+            for name in names:
+                head = self.heads[name]
+                if mode == 'predict':
+                    samples = head.predict(feats, samples)
+                    continue
+                for key, value in head.loss(feats, samples).items():
+                    losses[f'{name}.{key}' if len(self.heads) > 1 else key] = value
+            if mode == 'predict':
+                if idx is None:
+                    results = samples
+                else:
+                    for i, sample in zip(idx, samples):
+                        results[i] = sample
+        return losses if mode == 'loss' else results
 
     # ------------------------------------------------------------------ introspection
     def composition(self):

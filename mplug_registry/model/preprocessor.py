@@ -15,7 +15,9 @@ class MultimodalDataPreprocessor(BaseDataPreprocessor):
     (or a list of image tensors). Output: ``{'images': float tensor, 'text': {input_ids,
     attention_mask}}`` on the model's device. ``mean``/``std`` are on the 0-255 scale (CLIP's by
     default). ``tokenizer`` (a config of a component with ``__call__(list[str]) -> dict``) is used
-    for the data samples' ``text_field`` when given.
+    for the data samples' ``text_field`` when given. ``text_field`` may be a tuple of fields for
+    multi-task batches (VQA's ``question``, grounding's ``text``): each sample gives the first one
+    it has, a sample with none of them the empty string; a batch where no sample has one has no text.
     """
     mplug_kind = 'other'
 
@@ -26,6 +28,10 @@ class MultimodalDataPreprocessor(BaseDataPreprocessor):
         self.register_buffer('std', torch.tensor(std, dtype=torch.float32).view(-1, 1, 1), False)
         self.tokenizer = build_component(tokenizer, 'model.data_preprocessor.tokenizer') \
             if tokenizer is not None else None
+        self.text_fields = (text_field, ) if isinstance(text_field, str) else tuple(text_field)
+        if not self.text_fields or not all(isinstance(f, str) for f in self.text_fields):
+            raise ValueError(f'text_field must be a field name or a tuple of them, got '
+                             f'{text_field!r}')
         self.text_field = text_field
         self.max_length = max_length
 
@@ -44,8 +50,10 @@ class MultimodalDataPreprocessor(BaseDataPreprocessor):
             images = images.to(self.device, non_blocking=self._non_blocking).float()
             out['images'] = (images - self.mean) / self.std
         if self.tokenizer is not None and data_samples is not None:
-            texts = [s.get(self.text_field) for s in data_samples]
-            if all(t is not None for t in texts):
-                tok = self.tokenizer(texts, max_length=self.max_length)
+            texts = [next((s.get(f) for f in self.text_fields if s.get(f) is not None), None)
+                     for s in data_samples]
+            if any(t is not None for t in texts):
+                tok = self.tokenizer(['' if t is None else t for t in texts],
+                                     max_length=self.max_length)
                 out['text'] = {k: v.to(self.device) for k, v in tok.items()}
         return {'inputs': out, 'data_samples': data_samples}

@@ -19,6 +19,7 @@ the file. With ``skip_bad_images=True`` bad images are skipped and counted inste
 import inspect
 import json
 import logging
+import math
 import os
 import re
 
@@ -151,13 +152,19 @@ class ImageTextDataset(BaseDataset):
         pipeline: transforms.
         test_mode: evaluation layout (one sample per image where the dataset says so).
         skip_bad_images: skip and count missing/unreadable images instead of raising.
+        fraction: keep this share of the samples, evenly spaced in file order (deterministic;
+            e.g. 0.5 = every 2nd), to weigh a dataset in a multi-task mix. Default 1: all.
         **kwargs: the rest of MMEngine's ``BaseDataset`` (``metainfo``, ``indices``, ``lazy_init``...).
     """
 
     def __init__(self, ann_file='', data_root='', data_prefix=None, pipeline=(), test_mode=False,
-                 skip_bad_images=False, **kwargs):
+                 skip_bad_images=False, fraction=1.0, **kwargs):
         self.check_args(ann_file=ann_file, data_root=data_root, data_prefix=data_prefix,
                         **self.checked_args())
+        if isinstance(fraction, bool) or not isinstance(fraction, (int, float)) \
+                or not 0 < fraction <= 1:
+            raise ValueError(f'fraction must be a number in (0, 1], got {fraction!r}')
+        self.fraction = float(fraction)
         self.skip_bad_images = bool(skip_bad_images)
         self.skipped_images = {}   # path -> reason
         self._reported, self._served = 0, 0
@@ -212,7 +219,11 @@ class ImageTextDataset(BaseDataset):
         raise NotImplementedError
 
     def load_data_list(self):
-        return self.parse_annotations()
+        infos = self.parse_annotations()
+        if self.fraction < 1:   # samples 0, 1/f, 2/f, ... (every 2nd for 0.5)
+            picks = (int(i / self.fraction) for i in range(math.ceil(len(infos) * self.fraction)))
+            infos = [infos[i] for i in picks if i < len(infos)]
+        return infos
 
     def filter_data(self):
         if not (self.test_mode and self.skip_bad_images):
@@ -244,6 +255,8 @@ class ImageTextDataset(BaseDataset):
                     self._reported = 1
             return _BAD
         info['ori_shape'] = info['img_shape'] = info['img'].shape[:2]
+        if self.metainfo.get('task') is not None:
+            info.setdefault('task', self.metainfo['task'])   # routes multi-task batches
         return self.pipeline(info)
 
     def __getitem__(self, idx):
