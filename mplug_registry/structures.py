@@ -38,6 +38,9 @@ class Features:
     #: the same stream computed without the other modality, when a layer mixed them (universal
     #: layers with vision and text): what contrastive heads should align
     unimodal: Optional['Features'] = None
+    #: log attention probabilities ``[B, H, N, Nv]`` of these tokens over the visual tokens in the
+    #: last cross-attention that made them, when a head asked the fusion for them (attention losses)
+    attention: Optional[torch.Tensor] = None
 
     @property
     def dims(self):

@@ -212,3 +212,33 @@ def test_composes_in_composed_model(type_):
         build_component(dict(type='ComposedModel', vision_encoder=VISION,
                              fusion=dict(fusion, vision_dims=48), heads=dict(cls=head)),
                         'model', 'task')
+
+
+def test_attention_log_weights_are_the_softmax_that_forward_applies():
+    from mplug_registry_plugins.layers.attention import Attention
+    torch.manual_seed(0)
+    attn = Attention(16, 4, kv_dims=8).eval()
+    x, ctx = torch.randn(2, 3, 16), torch.randn(2, 5, 8)
+    mask = torch.tensor([[1, 1, 1, 1, 0], [1, 1, 1, 1, 1]])
+    logw = attn.log_weights(x, ctx, mask)                                    # [2, 4, 3, 5]
+    assert torch.allclose(logw.exp().sum(-1), torch.ones(2, 4, 3))
+    assert (logw[0, ..., 4] == float('-inf')).all()                          # padded key
+    v = attn._heads(attn.kv(ctx).chunk(2, dim=-1)[1])                        # [2, 4, 5, 4]
+    by_hand = attn.proj((logw.exp() @ v).transpose(1, 2).flatten(2))
+    assert torch.allclose(attn(x, ctx, mask=mask), by_hand, atol=1e-6)
+
+
+def test_cross_attention_fusion_keeps_its_last_attention_on_request():
+    from mplug_registry.structures import Features
+    from mplug_registry_plugins.fusion.cross_attention import CrossAttentionFusion
+    torch.manual_seed(0)
+    fusion = CrossAttentionFusion(embed_dims=16, num_heads=2, num_layers=2).eval()
+    vision = Features(tokens=torch.randn(2, 5, 16))
+    text = Features(tokens=torch.randn(2, 3, 16), mask=torch.ones(2, 3, dtype=torch.long))
+    plain = fusion(vision, text)
+    assert plain.attention is None
+    fusion.keep_attention = True
+    kept = fusion(vision, text)
+    assert torch.equal(kept.tokens, plain.tokens)                            # same computation
+    assert kept.attention.shape == (2, 2, 3, 5)
+    assert torch.allclose(kept.attention.exp().sum(-1), torch.ones(2, 2, 3))

@@ -277,12 +277,15 @@ def _grounding_batch(model, n=4):
     return model.data_preprocessor(dict(inputs=images, data_samples=samples), True)
 
 
-@pytest.mark.parametrize('mode,steps', [('regression', 120), ('decoder', 120), ('patch', 120)])
-def test_tiny_grounding_model_overfits_four_samples(tokenizer_path, mode, steps):
+@pytest.mark.parametrize('mode,steps,extra', [('regression', 120, {}), ('decoder', 120, {}),
+                                              ('patch', 120, {}),
+                                              ('patch', 120, dict(patch_scores='fusion'))])
+def test_tiny_grounding_model_overfits_four_samples(tokenizer_path, mode, steps, extra):
     from mplug_registry_plugins.metrics.grounding import paired_box_iou
     slots = dict(decoder=DECODER) if mode == 'decoder' else {}
     model = build_model(tokenizer_path, dict(grounding=dict(type='GroundingHead', mode=mode,
-                                                            embed_dims=C)), **slots).train()
+                                                            embed_dims=C, **extra)),
+                        **slots).train()
     data = _grounding_batch(model)
     opt = torch.optim.AdamW(model.parameters(), lr=3e-3)
     first = None

@@ -28,6 +28,9 @@ class CrossAttentionFusion(FusionBase):
     ``[B, Nt, C]`` (what a decoder cross-attends to), ``mask`` = the text mask, ``pooled`` =
     ``tokens[:, 0]`` (the fused [CLS]). ``vision.mask`` (``[B, Nv]``, may be ``None``) masks
     the cross-attention keys, ``text.mask`` (``[B, Nt]``) the self-attention keys.
+    With ``keep_attention`` (set by a head that supervises it, e.g. ``GroundingHead(patch_scores=
+    'fusion')``) the result also carries ``attention``: the last layer's log cross-attention
+    probabilities ``[B, H, Nt, Nv]``.
     """
 
     def __init__(self, embed_dims=768, vision_dims=None, num_heads=12, num_layers=6,
@@ -38,10 +41,20 @@ class CrossAttentionFusion(FusionBase):
             CrossAttentionLayer(embed_dims, num_heads, kv_dims=self.vision_dims,
                                 mlp_ratio=mlp_ratio, dropout=dropout)
             for _ in range(num_layers))
+        self.keep_attention = False
 
     def forward(self, vision, text):
         v, t = self._inputs(vision, text)                              # [B, Nv, Cv], [B, Nt, C]
-        for layer in self.layers:
+        *first, last = self.layers
+        for layer in first:
             t = maybe_checkpoint(lambda t_, v_, lyr=layer: lyr(t_, v_, text.mask, vision.mask),
                                  t, v, with_cp=self.with_cp)           # [B, Nt, C]
-        return Features(tokens=t, mask=text.mask, pooled=t[:, 0])
+        attention = None
+        if self.keep_attention:
+            t = last.attend_self(t, text.mask)
+            attention = last.cross.attn.log_weights(t, v, vision.mask)  # [B, H, Nt, Nv]
+            t = last.attend_cross(t, v, vision.mask)
+        else:
+            t = maybe_checkpoint(lambda t_, v_: last(t_, v_, text.mask, vision.mask),
+                                 t, v, with_cp=self.with_cp)
+        return Features(tokens=t, mask=text.mask, pooled=t[:, 0], attention=attention)

@@ -27,6 +27,8 @@ features. Three paths, chosen by ``mode``:
 metric compares both in one frame. Flips or crops are not supported for grounding (they would
 change "left"/"right" or cut the box).
 """
+import math
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -120,6 +122,12 @@ class GroundingHead(BaseHead):
         num_bins: quantisation bins per coordinate in decoder mode (100: tokens ``0``..``99``).
         loss_l1_weight, loss_giou_weight: regression loss weights (1, 1 as TransVG).
         loss_weight: factor on ``loss_lm`` in decoder mode and on ``loss_patch`` in patch mode.
+        patch_scores: patch mode only. ``'head'``: the head's own query/key projections score the
+            patches. ``'fusion'``: the scores are the fusion's own last cross-attention from the
+            fused [CLS] (log of the head-averaged attention probabilities), so the grounding loss
+            teaches the fusion to look at the referred object; in multi-task training the other
+            tasks' questions ("what shape is the red object?") then look there too. Needs a
+            fusion that can keep its attention (``CrossAttentionFusion``).
 
     Writes ``pred_bboxes`` ``[1, 4]`` (xyxy, resized input pixels) and, in decoder mode,
     ``pred_box_valid`` (whether the generation parsed as four ordered numbers).
@@ -127,10 +135,13 @@ class GroundingHead(BaseHead):
     requires = ('vision', 'text', 'fused')
 
     def __init__(self, mode='decoder', embed_dims=768, num_bins=100, loss_l1_weight=1.0,
-                 loss_giou_weight=1.0, loss_weight=1.0, init_cfg=None):
+                 loss_giou_weight=1.0, loss_weight=1.0, patch_scores='head', init_cfg=None):
         super().__init__(init_cfg=init_cfg)
         if mode not in MODES:
             raise ValueError(f'mode must be one of {MODES}, got {mode!r}')
+        if patch_scores not in ('head', 'fusion'):
+            raise ValueError(f"patch_scores must be 'head' or 'fusion', got {patch_scores!r}")
+        self.patch_scores = patch_scores
         for name, value in dict(embed_dims=embed_dims, num_bins=num_bins).items():
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise ValueError(f'{name} must be a positive integer, got {value!r}')
@@ -146,17 +157,24 @@ class GroundingHead(BaseHead):
                                           nn.Linear(embed_dims, 4))
         if mode == 'patch':
             self.in_dims = {'vision': embed_dims, 'fused': embed_dims}
-            self.query_proj = nn.Linear(embed_dims, embed_dims)
-            self.key_proj = nn.Linear(embed_dims, embed_dims)
+            if patch_scores == 'head':
+                self.query_proj = nn.Linear(embed_dims, embed_dims)
+                self.key_proj = nn.Linear(embed_dims, embed_dims)
         elif mode == 'decoder':
             self.requires = ('vision', 'text', 'fused', 'decoder')
 
     def bind(self, model):
         """Decoder mode: check the decoder and tokenizer, build the :class:`BoxTokenizer`."""
         super().bind(model)
+        name = next((n for n, h in model.heads.items() if h is self), 'grounding')
+        if self.mode == 'patch' and self.patch_scores == 'fusion':
+            if not hasattr(model.fusion, 'keep_attention'):
+                raise ConfigError(f'model.heads.{name}.patch_scores', f"'fusion' needs a fusion "
+                                  f'that keeps its attention (CrossAttentionFusion), got '
+                                  f'{type(model.fusion).__name__}')
+            model.fusion.keep_attention = True
         if self.mode != 'decoder':
             return
-        name = next((n for n, h in model.heads.items() if h is self), 'grounding')
         tokenizer = getattr(model.data_preprocessor, 'tokenizer', None)
         if tokenizer is None:
             raise ConfigError('model.data_preprocessor.tokenizer', f"head '{name}' "
@@ -210,6 +228,11 @@ class GroundingHead(BaseHead):
     def _patch_scores(self, feats, fused):
         """``s_i`` ``[B, L]``, the patch tokens and the grid."""
         tokens, grid = self._patch_grid(feats)
+        if self.patch_scores == 'fusion':
+            # log of the head-averaged attention of the fused [CLS] over the patches
+            log_attn = fused.attention[:, :, 0, 1:]                                # [B, H, L]
+            scores = log_attn.logsumexp(1) - math.log(log_attn.shape[1])           # [B, L]
+            return scores, tokens, grid
         query = self.query_proj(fused.pooled)                                      # [B, C]
         keys = self.key_proj(tokens)                                               # [B, L, C]
         scores = torch.einsum('bc,blc->bl', query, keys) / keys.shape[-1] ** 0.5

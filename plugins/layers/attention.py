@@ -51,6 +51,18 @@ class Attention(nn.Module):
             q, k, v, attn_mask=attn_mask, dropout_p=self.dropout if self.training else 0.0)
         return self.proj(out.transpose(1, 2).flatten(2))
 
+    def log_weights(self, x, context=None, mask=None):
+        """Log attention probabilities ``[B, H, Nq, Nk]`` of the queries ``x`` over ``context``
+        (the softmax of :meth:`forward`, without dropout): for losses on where attention looks."""
+        q = self._heads(self.q(x))
+        k = self._heads(self.kv(x if context is None else context).chunk(2, dim=-1)[0])
+        logits = q @ k.transpose(-1, -2) / self.head_dims ** 0.5                 # [B, H, Nq, Nk]
+        attn_mask = _expand_mask(mask, q.dtype)
+        if attn_mask is not None:
+            logits = logits.masked_fill(~attn_mask, float('-inf')) \
+                if attn_mask.dtype == torch.bool else logits + attn_mask
+        return logits.float().log_softmax(-1)
+
 
 def _expand_mask(mask, dtype):
     if mask is None:
