@@ -174,9 +174,12 @@ def test_dataset_samples_carry_their_task(tmp_path):
 
 def test_check_looks_inside_a_concat_dataset(tmp_path):
     from mplug_registry.config import check_config, load_config
+    from mplug_registry_plugins.datasets.shapes import make_shapes
+    make_shapes(str(tmp_path), seed=0, num_train=2, num_val=2, image_size=32)
     cfg = load_config(MULTITASK_CONFIG)
+    for dataset in cfg.train_dataloader.dataset.datasets:
+        dataset.data_root = str(tmp_path)
     cfg.train_dataloader.dataset.datasets[1].ann_file = 'annotations/no_such_refs.p'
-    cfg.train_dataloader.dataset.datasets[1].data_root = str(tmp_path)
     with pytest.raises(DataPathError,
                        match=r'train_dataloader.dataset.datasets\[1\].*ann_file.*no_such'):
         check_config(cfg)
@@ -228,3 +231,20 @@ def test_multitask_config_trains_tests_and_infers_each_task(tmp_path):
                           capture_output=True, text=True, timeout=600)
     assert proc.returncode != 0 and "task 'caption' has no heads" in proc.stderr
     assert 'Traceback' not in proc.stderr
+
+
+def test_multitask_config_trains_in_two_processes(tmp_path):
+    """torchrun (gloo, 2 processes): every rank splits its own mixed batches; heads that get no
+    sample on a rank in a step must not stall DDP (find_unused_parameters in the config)."""
+    from scale_utils import train
+    from mplug_registry_plugins.datasets.shapes import make_shapes
+    root = tmp_path / 'shapes'
+    make_shapes(str(root), seed=0, num_train=8, num_val=4, image_size=96)
+    options = [f'train_dataloader.dataset.datasets.{i}.data_root={root}' for i in (0, 1)]
+    options += [f'{loader}.dataset.data_root={root}' for loader in ('val_dataloader',
+                                                                    'test_dataloader')]
+    options += ['train_dataloader.batch_size=4', 'val_dataloader.batch_size=4',
+                'train_cfg.max_epochs=1']
+    log = train(MULTITASK_CONFIG, tmp_path / 'work', *options, nproc=2)
+    assert 'vqa.loss_vqa' in log and 'grounding.loss_patch' in log and 'vqa/accuracy' in log
+    assert (tmp_path / 'work' / 'epoch_1.pth').is_file()
