@@ -44,6 +44,14 @@ def train(config, work_dir, *options, nproc=1, extra=(), timeout=600, launcher=F
     return log
 
 
+def run_tool(*args):
+    """Run a tool script (``tools/train.py`` ...) with one thread; its stdout (MMEngine logs there)."""
+    proc = subprocess.run([sys.executable, *args], cwd=ROOT, capture_output=True, text=True,
+                          timeout=600, env={**os.environ, 'OMP_NUM_THREADS': '1'})
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return proc.stdout
+
+
 def logged_losses(log):
     return [float(v) for v in re.findall(r'Epoch\(train\).*?\sloss: ([\d.]+)', log)]
 

@@ -151,25 +151,21 @@ def test_dataset_samples_carry_their_task(tmp_path):
         ann_file='annotations/v2_OpenEnded_shapes_train_questions.json',
         answer_file='annotations/v2_shapes_train_annotations.json',
         img_name_template='SHAPES_{data_subtype}_{image_id:012d}.png', pipeline=pipeline))
-    refs = DATASETS.build(dict(
+    refs_cfg = dict(
         type='RefCOCODataset', data_root=str(tmp_path), ann_file='annotations/refs(unc).p',
         instances_file='annotations/instances.json', data_prefix=dict(img_path='images/'),
-        split='train', pipeline=pipeline))
+        split='train', pipeline=pipeline)
+    refs = DATASETS.build(refs_cfg)
     both = DATASETS.build(dict(type='ConcatDataset', datasets=[vqa, refs], ignore_keys=['task']))
     tasks = [both[i]['data_samples'].task for i in range(len(both))]
     assert tasks == ['vqa'] * len(vqa) + ['grounding'] * len(refs)
     # `fraction` weighs a dataset in the mix: every 2nd sample for 0.5, every 3rd for 1/3
     for fraction, step in ((0.5, 2), (1 / 3, 3)):
-        part = DATASETS.build(dict(
-            type='RefCOCODataset', data_root=str(tmp_path), ann_file='annotations/refs(unc).p',
-            instances_file='annotations/instances.json', data_prefix=dict(img_path='images/'),
-            split='train', pipeline=pipeline, fraction=fraction))
+        part = DATASETS.build(dict(refs_cfg, fraction=fraction))
         assert [part.get_data_info(i)['text'] for i in range(len(part))] == \
             [refs.get_data_info(i)['text'] for i in range(0, len(refs), step)]
     with pytest.raises(ValueError, match=r'fraction must be a number in \(0, 1\], got 0'):
-        DATASETS.build(dict(type='RefCOCODataset', data_root=str(tmp_path),
-                            ann_file='annotations/refs(unc).p',
-                            instances_file='annotations/instances.json', fraction=0))
+        DATASETS.build(dict(refs_cfg, fraction=0))
 
 
 def test_check_looks_inside_a_concat_dataset(tmp_path):
@@ -188,6 +184,21 @@ def test_check_looks_inside_a_concat_dataset(tmp_path):
         check_config(cfg)
 
 
+def _tiny_multitask_options(tmp_path, num_train, num_val, batch_size):
+    """A tiny shapes set under ``tmp_path`` and the ``--cfg-options`` that point the multi-task
+    config's every dataset at it, with small batches and one epoch."""
+    from mplug_registry_plugins.datasets.shapes import make_shapes
+    root = tmp_path / 'shapes'
+    make_shapes(str(root), seed=0, num_train=num_train, num_val=num_val, image_size=96)
+    options = [f'train_dataloader.dataset.datasets.{i}.data_root={root}' for i in (0, 1)]
+    options += [f'{loader}.dataset.data_root={root}' for loader in ('val_dataloader',
+                                                                    'test_dataloader')]
+    options += [f'{loader}.batch_size={batch_size}' for loader in ('train_dataloader',
+                                                                   'val_dataloader',
+                                                                   'test_dataloader')]
+    return root, options + ['train_cfg.max_epochs=1']
+
+
 def test_multitask_config_trains_tests_and_infers_each_task(tmp_path):
     """tools/train.py on the joint VQA + grounding config (tiny shapes set), tools/test.py on its
     VQA val set, tools/infer.py with either task's heads."""
@@ -196,21 +207,8 @@ def test_multitask_config_trains_tests_and_infers_each_task(tmp_path):
     import sys
 
     from conftest import ROOT
-    from mplug_registry_plugins.datasets.shapes import make_shapes
-    root = tmp_path / 'shapes'
-    make_shapes(str(root), seed=0, num_train=12, num_val=6, image_size=96)
-    shrink = [f'train_dataloader.dataset.datasets.{i}.data_root={root}' for i in (0, 1)]
-    shrink += [f'{loader}.dataset.data_root={root}' for loader in ('val_dataloader',
-                                                                   'test_dataloader')]
-    shrink += ['train_dataloader.batch_size=8', 'val_dataloader.batch_size=8',
-               'test_dataloader.batch_size=8', 'train_cfg.max_epochs=1']
-
-    def run(*args):
-        proc = subprocess.run([sys.executable, *args], cwd=ROOT, capture_output=True, text=True,
-                              timeout=600, env={**__import__('os').environ, 'OMP_NUM_THREADS': '1'})
-        assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-        return proc.stdout + proc.stderr
-
+    from scale_utils import run_tool as run
+    root, shrink = _tiny_multitask_options(tmp_path, num_train=12, num_val=6, batch_size=8)
     log = run('tools/train.py', MULTITASK_CONFIG, '--work-dir', str(tmp_path / 'work'),
               '--cfg-options', *shrink)
     assert 'vqa.loss_vqa' in log and 'grounding.loss_patch' in log
@@ -235,16 +233,9 @@ def test_multitask_config_trains_tests_and_infers_each_task(tmp_path):
 
 def test_multitask_config_trains_in_two_processes(tmp_path):
     """torchrun (gloo, 2 processes): every rank splits its own mixed batches; heads that get no
-    sample on a rank in a step must not stall DDP (find_unused_parameters in the config)."""
+    sample on a rank in a step must not stall DDP (the runtime sets find_unused_parameters)."""
     from scale_utils import train
-    from mplug_registry_plugins.datasets.shapes import make_shapes
-    root = tmp_path / 'shapes'
-    make_shapes(str(root), seed=0, num_train=8, num_val=4, image_size=96)
-    options = [f'train_dataloader.dataset.datasets.{i}.data_root={root}' for i in (0, 1)]
-    options += [f'{loader}.dataset.data_root={root}' for loader in ('val_dataloader',
-                                                                    'test_dataloader')]
-    options += ['train_dataloader.batch_size=4', 'val_dataloader.batch_size=4',
-                'train_cfg.max_epochs=1']
+    _, options = _tiny_multitask_options(tmp_path, num_train=8, num_val=4, batch_size=4)
     log = train(MULTITASK_CONFIG, tmp_path / 'work', *options, nproc=2)
     assert 'vqa.loss_vqa' in log and 'grounding.loss_patch' in log and 'vqa/accuracy' in log
     assert (tmp_path / 'work' / 'epoch_1.pth').is_file()

@@ -1,14 +1,11 @@
 """VQA (VQAHead through the shared decoder) and captioning (LMHead) on the shapes data: the
 answer-weighted loss, ranking, overfitting a few questions, the configs, tools end to end."""
 import json
-import os
-import subprocess
-import sys
 
 import pytest
 import torch
 
-from conftest import ROOT
+from scale_utils import run_tool
 from mplug_registry.structures import MultimodalDataSample
 
 VQA_CONFIG = 'configs/vqa/vqa_tiny_shapes.py'
@@ -223,13 +220,6 @@ def test_caption_config_decodes_from_vision_with_the_prompt():
     assert head.prompt == 'What does the image describe?'
     assert head.generation['num_beams'] == 5 and head.generation['max_length'] == 25
     assert model.text_encoder is None and model.fusion is None
-
-
-def run_tool(*args):
-    proc = subprocess.run([sys.executable, *args], cwd=ROOT, capture_output=True, text=True,
-                          timeout=600, env={**os.environ, 'OMP_NUM_THREADS': '1'})
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    return proc.stdout
 
 
 @pytest.mark.parametrize('config,keys', [
