@@ -30,7 +30,8 @@ class CrossAttentionFusion(FusionBase):
     the cross-attention keys, ``text.mask`` (``[B, Nt]``) the self-attention keys.
     With ``keep_attention`` (set by a head that supervises it, e.g. ``GroundingHead(patch_scores=
     'fusion')``) the result also carries ``attention``: the last layer's log cross-attention
-    probabilities ``[B, H, Nt, Nv]``.
+    probabilities ``[B, H, Nt, Nv]`` (the last layer then runs without activation checkpointing,
+    and its queries and keys are computed a second time for them).
     """
 
     def __init__(self, embed_dims=768, vision_dims=None, num_heads=12, num_layers=6,
