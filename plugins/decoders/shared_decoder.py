@@ -180,6 +180,16 @@ class SharedTextDecoder(BaseDecoder):
         self.in_dims = {'memory': memory_dims}
         self.out_dims = {}
 
+    @property
+    def vocab_size(self):
+        return self.word_embeddings.num_embeddings
+
+    @property
+    def special_token_ids(self):
+        """``{'cls': bos, 'sep': eos, 'pad': pad}``: the tokenizer ids these must equal (checked
+        when the model is built)."""
+        return dict(cls=self.bos_token_id, sep=self.eos_token_id, pad=self.pad_token_id)
+
     # ------------------------------------------------------------------ forward and loss
     def hidden_states(self, memory, input_ids, attention_mask=None, memory_mask=None,
                       caches=None, offset=0):

@@ -114,6 +114,14 @@ class BertTextEncoder(BaseEncoder):
     def num_layers(self):
         return len(self.bert.encoder.layer)
 
+    @property
+    def vocab_size(self):
+        return self.bert.config.vocab_size
+
+    @property
+    def special_token_ids(self):
+        return dict(pad=self.bert.config.pad_token_id)
+
     def forward(self, input_ids, attention_mask=None):
         tokens = self.bert(input_ids=input_ids,
                            attention_mask=attention_mask).last_hidden_state   # [B, L, C]
