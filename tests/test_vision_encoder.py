@@ -251,3 +251,23 @@ def test_with_cp_gives_same_loss_and_grads(is_video):
             assert grads1[name] is None and is_lt(name) and not is_video
         else:
             torch.testing.assert_close(grads1[name], grads0[name], atol=1e-6, rtol=1e-5)
+
+
+# ----------------------------------------------------------------------------- from-scratch options
+
+@pytest.mark.parametrize('patch, stem', [(8, 'conv'), (12, 'conv'), (14, 'hybrid')])
+def test_conv_stems_give_the_patch_grid_and_train(patch, stem):
+    from mplug_registry_plugins.encoders.vision import ConvStem
+    torch.manual_seed(0)
+    enc = DualVisionEncoder(arch='tiny', width=WIDTH, layers=1, heads=HEADS, patch_size=patch,
+                            image_size=patch * 4, stem=stem)
+    assert isinstance(enc.conv1, ConvStem) and (enc.conv1.patch is not None) == (stem == 'hybrid')
+    out = enc(torch.randn(3, 3, patch * 4, patch * 4))
+    assert out.tokens.shape == (3, 1 + 16, WIDTH)
+    out.tokens.sum().backward()
+    assert all(p.grad is not None for p in enc.conv1.parameters())
+    with pytest.raises(ValueError, match="build the encoder with stem='patch' to load one"):
+        enc.load_clip_state_dict(make().state_dict())
+    with pytest.raises(ValueError, match=r"stem must be one of \('patch', 'conv', 'hybrid'\), "
+                                         "got 'vit'"):
+        make(stem='vit')
