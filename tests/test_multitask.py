@@ -166,6 +166,12 @@ def test_dataset_samples_carry_their_task(tmp_path):
             [refs.get_data_info(i)['text'] for i in range(0, len(refs), step)]
     with pytest.raises(ValueError, match=r'fraction must be a number in \(0, 1\], got 0'):
         DATASETS.build(dict(refs_cfg, fraction=0))
+    # `instruction` is put on every sample (a task prompt the text encoder can read)
+    told = DATASETS.build(dict(refs_cfg, instruction='Where is it?'))
+    assert {told[i]['data_samples'].instruction for i in range(len(told))} == {'Where is it?'}
+    assert 'instruction' not in refs[0]['data_samples']
+    with pytest.raises(ValueError, match="instruction must be a non-empty string or None, got ''"):
+        DATASETS.build(dict(refs_cfg, instruction=''))
 
 
 def test_check_looks_inside_a_concat_dataset(tmp_path):

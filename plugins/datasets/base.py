@@ -154,17 +154,23 @@ class ImageTextDataset(BaseDataset):
         skip_bad_images: skip and count missing/unreadable images instead of raising.
         fraction: keep this share of the samples, evenly spaced in file order (deterministic;
             e.g. 0.5 = every 2nd), to weigh a dataset in a multi-task mix. Default 1: all.
+        instruction: a task instruction put on every sample as ``instruction`` (mPLUG-2 §3.2,
+            e.g. "What does the image describe?"), for a multi-task model whose data preprocessor
+            takes it as the text input (``text_field=('question', 'instruction', 'text')``).
         **kwargs: the rest of MMEngine's ``BaseDataset`` (``metainfo``, ``indices``, ``lazy_init``...).
     """
 
     def __init__(self, ann_file='', data_root='', data_prefix=None, pipeline=(), test_mode=False,
-                 skip_bad_images=False, fraction=1.0, **kwargs):
+                 skip_bad_images=False, fraction=1.0, instruction=None, **kwargs):
         self.check_args(ann_file=ann_file, data_root=data_root, data_prefix=data_prefix,
                         **self.checked_args())
         if isinstance(fraction, bool) or not isinstance(fraction, (int, float)) \
                 or not 0 < fraction <= 1:
             raise ValueError(f'fraction must be a number in (0, 1], got {fraction!r}')
         self.fraction = float(fraction)
+        if instruction is not None and (not isinstance(instruction, str) or not instruction.strip()):
+            raise ValueError(f'instruction must be a non-empty string or None, got {instruction!r}')
+        self.instruction = instruction
         self.skip_bad_images = bool(skip_bad_images)
         self.skipped_images = {}   # path -> reason
         self._reported, self._served = 0, 0
@@ -257,6 +263,8 @@ class ImageTextDataset(BaseDataset):
         info['ori_shape'] = info['img_shape'] = info['img'].shape[:2]
         if self.metainfo.get('task') is not None:
             info.setdefault('task', self.metainfo['task'])   # routes multi-task batches
+        if self.instruction is not None:
+            info['instruction'] = self.instruction
         return self.pipeline(info)
 
     def __getitem__(self, idx):
