@@ -30,8 +30,11 @@ def build(root, batch, options):
     from mplug_registry.builder import build_component
     from mplug_registry.config import load_config
     from mplug_registry.registry import DATASETS, MODELS
+    from mmengine.registry import init_default_scope
+
     from mplug_registry import load_plugins
     load_plugins()
+    init_default_scope('mplug_registry')
     cfg = load_config(CONFIG, options)
     torch.manual_seed(0)
     model = build_component(cfg.model, 'model', 'task', registry=MODELS).train()

@@ -2,7 +2,7 @@
 # the two modalities from scratch (retrieval, grounding): at width 64 their contrastive loss
 # stalled within the 10-minute budget. Same module types as the *_tiny.py files.
 # Text: the shapes scenes' own WordPiece vocabulary (178 entries, shipped with the plugins; a word
-# it lacks is spelt in letters) instead of BERT's 30,522, which cost these models ~40 % of a step
+# it lacks is spelt in letters) instead of BERT's 30,522, which cost the VQA model ~35 % of a step
 # in the output projection and the embeddings' updates (benchmarks/vocab_speed.py). Its [PAD],
 # [CLS], [SEP] are ids 0, 2, 3 (the decoder's pad/bos/eos in decoder_w128.py).
 C = 128
