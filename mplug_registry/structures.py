@@ -41,6 +41,10 @@ class Features:
     #: log attention probabilities ``[B, H, N, Nv]`` of these tokens over the visual tokens in the
     #: last cross-attention that made them, when a head asked the fusion for them (attention losses)
     attention: Optional[torch.Tensor] = None
+    #: ``(frames, h, w)`` of visual patch tokens laid out as ``[first token; frame 1 patches
+    #: row by row; frame 2 ...]`` (set by vision encoders, kept by layers that keep the tokens):
+    #: what a module that needs each token's place in the image reads (``None``: unknown)
+    grid: Optional[tuple] = None
 
     @property
     def dims(self):

@@ -1,6 +1,7 @@
 """Fusion modules: Algorithm 1's schedule, untouched vision in asymmetric layers, padding, shapes,
 checkpointing and composition."""
 import inspect
+import math
 
 import pytest
 import torch
@@ -242,3 +243,56 @@ def test_cross_attention_fusion_keeps_its_last_attention_on_request():
     assert torch.equal(kept.tokens, plain.tokens)                            # same computation
     assert kept.attention.shape == (2, 2, 3, 5)
     assert torch.allclose(kept.attention.exp().sum(-1), torch.ones(2, 2, 3))
+
+
+def test_grid_sincos_codes():
+    from mplug_registry_plugins.layers import grid_sincos
+    codes = grid_sincos((2, 3, 4), 16)                                 # [1 + 2*3*4, 16]
+    assert codes.shape == (25, 16)
+    assert torch.equal(codes[0], torch.zeros(16))                      # the CLS token
+    assert torch.equal(codes[1:13], codes[13:])                        # same code every frame
+    grid = codes[1:13].view(3, 4, 16)
+    ys, xs = grid[..., :8], grid[..., 8:]
+    assert torch.equal(ys[:, 0], ys[:, 3]) and torch.equal(xs[0], xs[2])   # y rows, x columns
+    assert len({tuple(c.tolist()) for c in codes[1:13]}) == 12         # every place distinct
+    # the lowest frequency is a quarter period across the image: sin rises, cos falls, monotonic
+    assert (xs[0, 1:, 0] > xs[0, :-1, 0]).all() and (xs[0, 1:, 4] < xs[0, :-1, 4]).all()
+    # u = (i + 0.5) / n: by hand for the first column of a 4-wide grid
+    assert torch.allclose(xs[0, 0, 0], torch.tensor(math.sin(math.pi / 2 * 0.125)))
+    with pytest.raises(ValueError, match='divisible by 4, got 10'):
+        grid_sincos((1, 2, 2), 10)
+
+
+@pytest.mark.parametrize('type_', FUSIONS)
+def test_vision_pos_adds_grid_codes_to_the_visual_tokens(type_):
+    from mplug_registry_plugins.layers import grid_sincos
+    torch.manual_seed(0)
+    fusion = build(type_, num_layers=1).eval()
+    with_pos = build(type_, num_layers=1, vision_pos='sincos').eval()
+    with_pos.load_state_dict(fusion.state_dict())                      # no new parameters
+    vision, text = inputs()                                            # NV = 6 = 1 + 1*1*5
+    vision.grid = (1, 1, 5)
+    moved = Features(tokens=vision.tokens + grid_sincos(vision.grid, 32), grid=vision.grid)
+    assert torch.allclose(with_pos(vision, text).tokens, fusion(moved, text).tokens, atol=1e-6)
+    assert not torch.allclose(with_pos(vision, text).tokens, fusion(vision, text).tokens)
+    vision.grid = None
+    with pytest.raises(ValueError, match=r"vision_pos='sincos'\) needs the patch grid"):
+        with_pos(vision, text)
+    vision.grid = (1, 2, 2)
+    with pytest.raises(ValueError, match=r'6 visual tokens do not match their grid \(1, 2, 2\)'):
+        with_pos(vision, text)
+    with pytest.raises(ValueError, match="vision_pos must be one of"):
+        build(type_, vision_pos='learned')
+
+
+def test_vision_grid_survives_the_universal_layers():
+    torch.manual_seed(0)
+    encoder = MODELS.build(VISION)
+    universal = MODELS.build(dict(type='UniversalLayers', embed_dims=32, vision_dims=64,
+                                  num_latents=4, num_layers=1, num_heads=2))
+    vision = encoder(torch.randn(B, 3, 32, 32))
+    assert vision.grid == (1, 4, 4)
+    assert encoder(torch.randn(B, 2, 3, 32, 48)).grid == (2, 4, 6)     # video, other size
+    text = Features(tokens=torch.randn(B, NT, 32), mask=torch.ones(B, NT, dtype=torch.long))
+    out_v, _ = universal(vision, text)
+    assert out_v.grid == (1, 4, 4) and out_v.unimodal.grid == (1, 4, 4)

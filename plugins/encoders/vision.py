@@ -247,6 +247,7 @@ class DualVisionEncoder(BaseEncoder):
             raise ValueError(f'image size {tuple(x.shape[-2:])} is not a multiple of the patch '
                              f'size {self.patch_size}')
         x = self.conv1(x)                                            # [B*T, C, h, w]
+        grid = (t or 1, *x.shape[-2:])                               # (T, h, w)
         pos = resize_pos_embed(self.positional_embedding, *x.shape[-2:]).to(x.dtype)  # [1+L, C]
         x = x.flatten(2).transpose(1, 2)                             # [B*T, L, C]
         cls = self.class_embedding.to(x.dtype).expand(x.shape[0], 1, -1)             # [B*T, 1, C]
@@ -257,7 +258,7 @@ class DualVisionEncoder(BaseEncoder):
             x = x.view(b, t, *x.shape[1:])                           # [B, T, 1+L, C]
             cls = x[:, :, 0].mean(dim=1, keepdim=True)               # [B, 1, C]
             x = torch.cat([cls, x[:, :, 1:].flatten(1, 2)], dim=1)   # [B, 1+T*L, C]
-        return Features(tokens=x, pooled=x[:, 0])
+        return Features(tokens=x, pooled=x[:, 0], grid=grid)
 
     def load_clip_state_dict(self, state_dict, strict=True):
         """Load an OpenAI-CLIP vision state dict (whole-CLIP keys under ``visual.`` are taken).

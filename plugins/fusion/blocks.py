@@ -13,7 +13,7 @@ from torch import nn
 
 from mplug_registry.model.base import BaseFusion
 from mplug_registry.structures import Features
-from mplug_registry_plugins.layers import CrossAttentionBlock, FeedForward
+from mplug_registry_plugins.layers import CrossAttentionBlock, FeedForward, grid_sincos
 from mplug_registry_plugins.layers.attention import Attention
 
 
@@ -77,17 +77,31 @@ def concat_masks(vision_mask, text_mask, num_vision, num_text):
     return torch.cat([vision_mask.to(ref.dtype), text_mask], dim=1)  # [B, Nv+Nt]
 
 
+#: position codes a fusion module can add to the visual tokens (``vision_pos``)
+VISION_POS = (None, 'sincos')
+
+
 class FusionBase(BaseFusion):
     """Argument checks, dimension declarations and the vision projection common to every fusion.
 
     ``project_vision``: map incoming visual features of ``vision_dims`` to ``embed_dims`` with a
     declared linear layer (needed when vision and text share attention); otherwise the vision
     size is left to the layers (cross-attention ``kv_dims``).
+
+    ``vision_pos``: ``None`` or ``'sincos'``: add fixed 2-D sine-cosine codes of each visual
+    token's place in the patch grid (:func:`~mplug_registry_plugins.layers.grid_sincos`, from
+    ``vision.grid``) to the visual tokens the fusion reads, so keys and values carry it (DETR adds
+    its codes to the keys of every attention). An encoder trained from scratch need not keep
+    where a patch is once its objectives stop rewarding it; questions such as "what colour is the
+    leftmost shape?" need it in the fused tokens (README, VQA on the shapes scenes).
     """
 
     def __init__(self, embed_dims, vision_dims, num_heads, num_layers, mlp_ratio, with_cp,
-                 project_vision, init_cfg=None):
+                 project_vision, vision_pos=None, init_cfg=None):
         super().__init__(init_cfg=init_cfg)
+        if vision_pos not in VISION_POS:
+            raise ValueError(f'vision_pos must be one of {VISION_POS}, got {vision_pos!r}')
+        self.vision_pos = vision_pos
         vision_dims = embed_dims if vision_dims is None else vision_dims
         for name, value in dict(embed_dims=embed_dims, vision_dims=vision_dims,
                                 num_heads=num_heads, num_layers=num_layers).items():
@@ -113,7 +127,22 @@ class FusionBase(BaseFusion):
                 raise ValueError(f'{type(self).__name__} expects {name} features of size {dims}, '
                                  f'got {feats.tokens.shape[-1]}')
         v = vision.tokens if self.vision_proj is None else self.vision_proj(vision.tokens)
+        if self.vision_pos is not None:
+            v = v + self._position_codes(vision, v)                    # [B, Nv, C]
         return v, text.tokens                                          # [B, Nv, C], [B, Nt, C]
+
+    def _position_codes(self, vision, v):
+        """``[Nv, C]`` codes of the visual tokens ``v`` (``vision_pos='sincos'``)."""
+        name = type(self).__name__
+        if vision.grid is None:
+            raise ValueError(f"{name}(vision_pos='sincos') needs the patch grid of the visual "
+                             'tokens (Features.grid), which the vision slot did not set; use a '
+                             'vision encoder that reports it (DualVisionEncoder) or vision_pos=None')
+        frames, h, w = vision.grid
+        if v.shape[1] != 1 + frames * h * w:
+            raise ValueError(f'{name}: {v.shape[1]} visual tokens do not match their grid '
+                             f'{tuple(vision.grid)} (1 + T*h*w = {1 + frames * h * w})')
+        return grid_sincos(vision.grid, v.shape[-1], v.device, v.dtype)
 
     @staticmethod
     def _concat_output(v, t, vision_mask, text_mask):

@@ -21,6 +21,8 @@ class CoAttentionFusion(FusionBase):
         num_heads: attention heads (12).  num_layers: fusion layers (6).
         mlp_ratio: FFN hidden size / C (4).  dropout: attention and FFN dropout.
         with_cp: activation checkpointing per layer.
+        vision_pos: ``'sincos'`` adds fixed 2-D position codes to the visual tokens (see
+            :class:`~.blocks.FusionBase`); ``None`` (default) reads them as they come.
 
     ``forward(vision, text)`` returns :class:`Features` of ``[vision; text]`` (both streams are
     fused, so a decoder cross-attends to both, as with the connected fusions): ``tokens``
@@ -30,9 +32,9 @@ class CoAttentionFusion(FusionBase):
     """
 
     def __init__(self, embed_dims=768, vision_dims=None, num_heads=12, num_layers=6,
-                 mlp_ratio=4.0, dropout=0.0, with_cp=False, init_cfg=None):
+                 mlp_ratio=4.0, dropout=0.0, with_cp=False, vision_pos=None, init_cfg=None):
         super().__init__(embed_dims, vision_dims, num_heads, num_layers, mlp_ratio, with_cp,
-                         project_vision=True, init_cfg=init_cfg)
+                         project_vision=True, vision_pos=vision_pos, init_cfg=init_cfg)
         self.layers = nn.ModuleList(
             CoAttentionLayer(embed_dims, num_heads, mlp_ratio, dropout) for _ in range(num_layers))
 

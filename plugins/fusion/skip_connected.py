@@ -35,6 +35,8 @@ class SkipConnectedFusion(FusionBase):
             connected (:class:`ConnectedAttentionFusion`).
         mlp_ratio: FFN hidden size / C (4).  dropout: attention and FFN dropout.
         with_cp: activation checkpointing per layer.
+        vision_pos: ``'sincos'`` adds fixed 2-D position codes to the visual tokens (see
+            :class:`~.blocks.FusionBase`); ``None`` (default) reads them as they come.
 
     ``forward(vision, text)`` returns :class:`Features` of the final connected representation
     ``[vision; text]`` (what the decoder cross-attends to): ``tokens`` ``[B, Nv+Nt, C]``,
@@ -44,11 +46,11 @@ class SkipConnectedFusion(FusionBase):
     """
 
     def __init__(self, embed_dims=768, vision_dims=None, num_heads=12, num_layers=6, stride=3,
-                 mlp_ratio=4.0, dropout=0.0, with_cp=False, init_cfg=None):
+                 mlp_ratio=4.0, dropout=0.0, with_cp=False, vision_pos=None, init_cfg=None):
         if not isinstance(stride, int) or isinstance(stride, bool) or stride < 0:
             raise ValueError(f'stride must be an integer >= 0, got {stride!r}')
         super().__init__(embed_dims, vision_dims, num_heads, num_layers, mlp_ratio, with_cp,
-                         project_vision=True, init_cfg=init_cfg)
+                         project_vision=True, vision_pos=vision_pos, init_cfg=init_cfg)
         self.stride = stride
         self.schedule = skip_connected_schedule(num_layers, stride)
         self.layers = nn.ModuleList(
@@ -82,7 +84,7 @@ class ConnectedAttentionFusion(SkipConnectedFusion):
     """
 
     def __init__(self, embed_dims=768, vision_dims=None, num_heads=12, num_layers=6,
-                 mlp_ratio=4.0, dropout=0.0, with_cp=False, init_cfg=None):
+                 mlp_ratio=4.0, dropout=0.0, with_cp=False, vision_pos=None, init_cfg=None):
         super().__init__(embed_dims, vision_dims, num_heads, num_layers, stride=0,
                          mlp_ratio=mlp_ratio, dropout=dropout, with_cp=with_cp,
-                         init_cfg=init_cfg)
+                         vision_pos=vision_pos, init_cfg=init_cfg)

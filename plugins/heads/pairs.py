@@ -6,8 +6,8 @@ text) with the same visual features. Which features that means depends on the co
 * without universal layers, the bundle's ``vision`` / ``text`` *are* the encoder outputs;
 * with universal layers (mPLUG-2 eqs. 6-10) the bundle holds their outputs, in which each modality
   has attended to the other, so pairing them anew would leak the partner text into the "image".
-  The encoder outputs are then computed once more for the batch (kept on the bundle, so ITM and
-  MLM share one extra encoder pass), and the universal layers run on every new pair.
+  The encoder outputs are then taken from ``FeatureBundle.encoded`` (the composed model keeps them
+  on its way to the universal layers), and the universal layers run on every new pair.
 """
 import zlib
 

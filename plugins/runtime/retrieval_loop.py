@@ -52,7 +52,7 @@ def _find_head(model, cls):
 
 def _detach(feats):
     return Features(tokens=feats.tokens.detach(), pooled=feats.pooled.detach(),
-                    mask=None if feats.mask is None else feats.mask.detach())
+                    mask=None if feats.mask is None else feats.mask.detach(), grid=feats.grid)
 
 
 def _pad_cat(feats):

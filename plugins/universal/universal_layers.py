@@ -111,18 +111,20 @@ class UniversalLayers(BaseUniversal):
             memory_mask = torch.cat(keep + [text_mask], dim=1)                      # [B, k+Nt]
         out_v = out_t = None
         if visual is not None:
-            out_v = self._combine(self.vision_out, visual, visual_mask, memory, memory_mask)
+            out_v = self._combine(self.vision_out, visual, visual_mask, memory, memory_mask,
+                                  vision.grid)
         if words is not None:
             out_t = self._combine(self.text_out, text.tokens, text_mask, memory, memory_mask)
         if out_v is not None and out_t is not None:
             # the same final cross-attention over each modality's own universal output: the
             # unimodal features that contrastive heads align (no leak from the paired text)
-            out_v.unimodal = self._combine(self.vision_out, visual, visual_mask, latents, None)
+            out_v.unimodal = self._combine(self.vision_out, visual, visual_mask, latents, None,
+                                           vision.grid)
             out_t.unimodal = self._combine(self.text_out, text.tokens, text_mask, words,
                                            text_mask)
         return out_v, out_t
 
     @staticmethod
-    def _combine(block, original, mask, memory, memory_mask):
+    def _combine(block, original, mask, memory, memory_mask, grid=None):
         tokens = block(original, memory, memory_mask)                               # [B, N, C]
-        return Features(tokens=tokens, mask=mask, pooled=tokens[:, 0])
+        return Features(tokens=tokens, mask=mask, pooled=tokens[:, 0], grid=grid)
