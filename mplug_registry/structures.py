@@ -59,6 +59,9 @@ class FeatureBundle:
     fused: Optional[Features] = None
     inputs: dict = dataclasses.field(default_factory=dict)
     decoder: Optional[torch.nn.Module] = None
+    #: the encoders' outputs before the universal layers, by stream (only when the model has
+    #: universal layers; heads that pair the modalities anew start from them)
+    encoded: dict = dataclasses.field(default_factory=dict)
 
     def require(self, stream, head_name):
         feats = getattr(self, stream)

@@ -409,17 +409,31 @@ def test_state_dict_holds_frozen_momentum_copies_and_queues(build):
     assert torch.equal(fresh.heads['itc'].image_queue, head.image_queue)
 
 
-def test_universal_models_rerun_the_encoders_once_per_batch(build):
-    """ITM and MLM pair the *encoder* outputs anew; one extra encoder pass serves both."""
+def test_universal_models_pair_the_encoder_outputs_of_the_same_pass(build):
+    """ITM and MLM pair the *encoder* outputs anew: those of the model's own forward pass, kept
+    on the bundle (no second encoder pass), not the universal layers' outputs."""
+    from mplug_registry_plugins.heads.pairs import encoder_features
     torch.manual_seed(0)
     model = build(dict(itc=dict(ITC, queue_size=0, alpha=0.0), itm=ITM, mlm=MLM),
                   universal=UNIVERSAL).train()
     calls = []
     model.vision_encoder.register_forward_hook(lambda m, i, o: calls.append(o))
+    text_calls = []
+    model.text_encoder.register_forward_hook(lambda m, i, o: text_calls.append(o))
     inputs, samples = batch(model)
     losses = model(inputs, samples, mode='loss')
-    assert len(calls) == 2 and torch.allclose(calls[0].tokens, calls[1].tokens)
+    assert len(calls) == 1                      # the text encoder also runs on MLM's masked text
+    assert len(text_calls) == 2                 # the batch's text, then MLM's masked copy
     assert all(torch.isfinite(v) for v in losses.values())
+    feats = model.extract_feat(inputs)                     # a second forward: calls[1]
+    assert encoder_features(model, feats, 'vision') is calls[-1]
+    assert encoder_features(model, feats, 'text') is text_calls[-1]
+    assert feats.vision is not calls[-1]                   # the universal layers' output
+    # a bundle made without them (by a head or a tool) runs the encoder once, then reuses it
+    feats.encoded.clear()
+    again = encoder_features(model, feats, 'vision')
+    assert len(calls) == 3 and encoder_features(model, feats, 'vision') is again
+    assert torch.allclose(again.tokens, calls[1].tokens)
     with pytest.raises(ValueError, match='queue_size must be an integer >= 0'):
         ITCHead(queue_size=-1)
     with pytest.raises(ValueError, match=r'momentum must be in \[0, 1\]'):

@@ -173,12 +173,14 @@ class ComposedModel(BaseModel):
             vision = self.vision_encoder(inputs['images'])
         if self.text_encoder is not None and inputs.get('text') is not None:
             text = self.text_encoder(**inputs['text'])
+        encoded = {}
         if self.universal is not None:
+            encoded = {k: v for k, v in (('vision', vision), ('text', text)) if v is not None}
             vision, text = self.universal(vision, text)
         if self.fusion is not None and vision is not None and text is not None:
             fused = self.fusion(vision, text)
         return FeatureBundle(vision=vision, text=text, fused=fused, inputs=inputs,
-                             decoder=self.decoder)
+                             decoder=self.decoder, encoded=encoded)
 
     def forward(self, inputs, data_samples=None, mode='tensor'):
         if mode == 'tensor':

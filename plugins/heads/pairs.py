@@ -20,7 +20,8 @@ from mplug_registry.structures import Features
 def select_rows(feats, index):
     """The rows ``index`` (``[R]``) of :class:`Features`."""
     pick = (lambda t: None if t is None else t[index])  # noqa: E731
-    return Features(tokens=feats.tokens[index], mask=pick(feats.mask), pooled=pick(feats.pooled))
+    return Features(tokens=feats.tokens[index], mask=pick(feats.mask), pooled=pick(feats.pooled),
+                    grid=feats.grid)
 
 
 def cat_rows(*feats):
@@ -30,27 +31,28 @@ def cat_rows(*feats):
         masks = torch.cat([f.mask if f.mask is not None else
                            f.tokens.new_ones(f.tokens.shape[:2], dtype=torch.long) for f in feats])
     pooled = None if any(f.pooled is None for f in feats) else torch.cat([f.pooled for f in feats])
-    return Features(tokens=torch.cat([f.tokens for f in feats]), mask=masks, pooled=pooled)
+    return Features(tokens=torch.cat([f.tokens for f in feats]), mask=masks, pooled=pooled,
+                    grid=feats[0].grid)
 
 
 def encoder_features(model, feats, stream):
     """``stream`` (``'vision'`` / ``'text'``) features of this batch as the encoder slot made them.
 
-    Without universal layers this is ``feats.<stream>``. With them, the encoder runs again on
-    ``feats.inputs`` once per batch (see the module docstring); ``None`` if the batch has no
-    such input.
+    Without universal layers this is ``feats.<stream>``. With them, it is what the composed model
+    kept in ``feats.encoded`` on its way to the universal layers; a bundle made elsewhere without
+    them gets the encoder run again on ``feats.inputs``, once per batch. ``None`` if the batch has
+    no such input.
     """
     if model.universal is None:
         return getattr(feats, stream)
-    cache = vars(feats).setdefault('_encoder_outputs', {})
-    if stream not in cache:
+    if stream not in feats.encoded:
         if stream == 'vision':
             images = feats.inputs.get('images')
-            cache[stream] = None if images is None else model.vision_encoder(images)
+            feats.encoded[stream] = None if images is None else model.vision_encoder(images)
         else:
             text = feats.inputs.get('text')
-            cache[stream] = None if text is None else model.text_encoder(**text)
-    return cache[stream]
+            feats.encoded[stream] = None if text is None else model.text_encoder(**text)
+    return feats.encoded[stream]
 
 
 def joint_forward(model, vision, text, fuse=True):
