@@ -387,6 +387,29 @@ def test_flipped_questions_still_match_the_flipped_scene(shapes):
         assert oracle(out['question'], objs) == votes.most_common(1)[0][0], out['question']
 
 
+def test_flipped_expressions_still_point_at_their_object(shapes):
+    """Grounding under RandomFlip: the flipped box holds the named colour and shape, and "the
+    leftmost shape" / "... on the left" is the leftmost object of the flipped scene."""
+    ds = build(shapes, 'RefCOCODataset', pipeline=[dict(type='RandomFlip', prob=1.0)])
+    graph = scenes(shapes, 'val')
+    sides = collections.Counter()
+    for i in range(len(ds)):
+        out = ds[i]
+        objs = sorted(graph[out['image_id']], key=lambda o: -o['pixel_coords'][0])  # flipped
+        x1, y1, x2, y2 = out['gt_bboxes'][0]
+        target = min(objs, key=lambda o: abs(SIZE - o['pixel_coords'][0] - (x1 + x2) / 2) +
+                     abs(o['pixel_coords'][1] - (y1 + y2) / 2))
+        words = out['text'].split()
+        assert all(w not in words for w in ('red', 'green', 'blue', 'yellow', 'purple', 'orange',
+                                            'circle', 'square', 'triangle')
+                   if w not in (target['color'], target['shape'])), out['text']
+        for side, end in (('left', objs[0]), ('right', objs[-1])):
+            if f'{side}most' in words or out['text'].endswith(f'on the {side}'):
+                assert target is end, out['text']
+                sides[side] += 1
+    assert sides, 'no left/right expression in the tiny set'
+
+
 def test_pipeline_packs_a_data_sample_with_the_fields_and_a_uint8_image(shapes):
     pipeline = [dict(type='RandomResizedCrop', size=32, seed=0), dict(type='RandomFlip', seed=0),
                 dict(type='ImageResize', size=24), dict(type='PackMultimodalInputs')]

@@ -24,8 +24,8 @@ features. Three paths, chosen by ``mode``:
 **Box frame.** ``gt_bboxes`` ``[1, 4]`` are xyxy pixels of the *input image* after the pipeline
 (``ImageResize`` scales them with the image). The head normalises them by the input tensor's
 ``(W, H)`` and writes ``pred_bboxes`` ``[1, 4]`` xyxy in that same resized input frame, so the
-metric compares both in one frame. Flips or crops are not supported for grounding (they would
-change "left"/"right" or cut the box).
+metric compares both in one frame. ``RandomFlip`` keeps a sample consistent (it flips the box and
+swaps "left"/"right" in the expression); crops are not supported for grounding (they can cut the box).
 """
 import math
 
