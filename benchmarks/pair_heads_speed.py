@@ -12,12 +12,9 @@ generated shapes set, interleaved, reporting medians and the ratio.
     python benchmarks/pair_heads_speed.py             # batch 32 (the config's), 10 timed steps each
     python benchmarks/pair_heads_speed.py --quick     # batch 8, 3 steps each
 """
-import argparse
-import tempfile
-
 import torch
 
-from vocab_speed import build, median_step_times, step_fn
+from vocab_speed import build, median_step_times, size_args, step_fn
 
 CONFIG = 'configs/retrieval/retrieval_tiny_shapes.py'
 
@@ -35,20 +32,14 @@ def rerun_encoders(model):
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument('--quick', action='store_true', help='batch 8, 3 timed steps per setting')
-    args = p.parse_args(argv)
-    batch, repeats = (8, 3) if args.quick else (32, 10)
-    from mplug_registry_plugins.datasets.shapes import make_shapes
-    with tempfile.TemporaryDirectory() as root:
-        make_shapes(root, num_train=(repeats + 1) * batch // 5 + 1, num_val=1)
-        steps = {}
-        for name in ('encoder outputs kept', 'encoders run again'):
-            cfg, model = build({}, CONFIG)
-            if name == 'encoders run again':
-                rerun_encoders(model)
-            steps[name] = step_fn(model)
-        med = median_step_times(steps, cfg, root, batch, repeats)
+    batch, repeats = size_args(__doc__, argv)
+    steps = {}
+    for name in ('encoder outputs kept', 'encoders run again'):
+        cfg, model = build({}, CONFIG)
+        if name == 'encoders run again':
+            rerun_encoders(model)
+        steps[name] = step_fn(model)
+    med = median_step_times(steps, cfg, batch, repeats)
     print(f'retrieval training step (ITC + ITM), {CONFIG}, batch {batch}, '
           f'{torch.get_num_threads()} threads, median of {repeats}:')
     for name, value in med.items():

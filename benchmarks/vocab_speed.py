@@ -54,15 +54,27 @@ def step_fn(model):
     return step
 
 
-def median_step_times(steps, cfg, root, batch, repeats):
+def size_args(doc, argv=None):
+    """``(batch, repeats)`` from the command line: the configs' batch 32 and 10 timed steps, or
+    ``--quick``: batch 8 and 3 steps."""
+    p = argparse.ArgumentParser(description=doc.splitlines()[0])
+    p.add_argument('--quick', action='store_true', help='batch 8, 3 timed steps per setting')
+    return (8, 3) if p.parse_args(argv).quick else (32, 10)
+
+
+def median_step_times(steps, cfg, batch, repeats):
     """Median seconds of ``repeats`` training steps per setting (``{name: step}``), on the same
-    batches of ``cfg``'s training set at ``root``, after one warm-up step each, interleaved
-    (the order reversed every other round) so that machine noise falls on all settings alike."""
+    batches of ``cfg``'s training set over a small generated shapes set, after one warm-up step
+    each, interleaved (the order reversed every other round) so that machine noise falls on all
+    settings alike."""
     from mmengine.dataset import pseudo_collate
     from mplug_registry.registry import DATASETS
-    dataset = DATASETS.build(dict(cfg.train_dataloader.dataset, data_root=root))
-    batches = [pseudo_collate([dataset[i * batch + j] for j in range(batch)])
-               for i in range(repeats + 1)]
+    from mplug_registry_plugins.datasets.shapes import make_shapes
+    with tempfile.TemporaryDirectory() as root:
+        make_shapes(root, num_train=(repeats + 1) * batch // 5 + 1, num_val=1)
+        dataset = DATASETS.build(dict(cfg.train_dataloader.dataset, data_root=root))
+        batches = [pseudo_collate([dataset[i * batch + j] for j in range(batch)])
+                   for i in range(repeats + 1)]
     times = {name: [] for name in steps}
     for step in steps.values():
         step(batches[0])                                        # warm-up
@@ -75,20 +87,14 @@ def median_step_times(steps, cfg, root, batch, repeats):
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument('--quick', action='store_true', help='batch 8, 3 timed steps per setting')
-    args = p.parse_args(argv)
-    batch, repeats = (8, 3) if args.quick else (32, 10)
-    from mplug_registry_plugins.datasets.shapes import make_shapes
-    with tempfile.TemporaryDirectory() as root:
-        make_shapes(root, num_train=(repeats + 1) * batch // 5 + 1, num_val=1)
-        settings = {}
-        for name, options in (('shapes vocab (178)', {}), ('BERT vocab (30522)', BERT)):
-            cfg, model = build(options)
-            settings[name] = (model, step_fn(model))
-        # the samples do not depend on the vocabulary: one dataset feeds both settings
-        steps = {name: step for name, (_, step) in settings.items()}
-        med = median_step_times(steps, cfg, root, batch, repeats)
+    batch, repeats = size_args(__doc__, argv)
+    settings = {}
+    for name, options in (('shapes vocab (178)', {}), ('BERT vocab (30522)', BERT)):
+        cfg, model = build(options)
+        settings[name] = (model, step_fn(model))
+    # the samples do not depend on the vocabulary: one dataset feeds both settings
+    med = median_step_times({name: step for name, (_, step) in settings.items()}, cfg, batch,
+                            repeats)
     print(f'VQA training step, {CONFIG}, batch {batch}, {torch.get_num_threads()} threads, '
           f'median of {repeats}:')
     for name, (model, _) in settings.items():
