@@ -1,4 +1,5 @@
 """Fixed 2-D sine-cosine codes of a patch grid (shared by the modules that add them)."""
+import functools
 import math
 
 import torch
@@ -17,7 +18,15 @@ def grid_sincos(grid, dims, device=None, dtype=None):
     image's own scale rather than the fixed 10000-based wavelengths of MAE, whose lowest
     frequencies are flat across a small grid.
     """
-    frames, h, w = (int(v) for v in grid)
+    codes = _grid_sincos(tuple(int(v) for v in grid), int(dims))
+    return codes.to(device=device, dtype=dtype or torch.get_default_dtype(), copy=True)
+
+
+@functools.lru_cache(maxsize=32)
+def _grid_sincos(grid, dims):
+    """float64 codes of :func:`grid_sincos`, computed once per ``(grid, dims)`` (a fusion module
+    asks for them in every forward; callers get a copy)."""
+    frames, h, w = grid
     if dims % 4:
         raise ValueError(f'2-D sine-cosine position codes need a width divisible by 4, got {dims}')
     n = dims // 4
@@ -32,5 +41,4 @@ def grid_sincos(grid, dims, device=None, dtype=None):
     ys, xs = axis(h), axis(w)
     codes = torch.cat([ys[:, None].expand(h, w, -1), xs[None].expand(h, w, -1)], dim=-1)
     codes = codes.reshape(h * w, dims).repeat(frames, 1)           # [T*h*w, dims]
-    codes = torch.cat([codes.new_zeros(1, dims), codes])           # [1 + T*h*w, dims]
-    return codes.to(device=device, dtype=dtype or torch.get_default_dtype())
+    return torch.cat([codes.new_zeros(1, dims), codes])            # [1 + T*h*w, dims]
