@@ -10,8 +10,7 @@
 # stem and the short warm-up, ITC stayed on its starting plateau (loss 4.3-4.5 two epochs in); with
 # the long one it leaves it during epoch 2. Mean R@1 0.542 (text 0.55, image 0.53; ITC alone 0.51)
 # after 3 epochs, 9 min 08 s on 2 cores (0.566 with randomness.seed=1; patch projection: 0.40-0.45;
-# retrieval alone: 0.40);
-# validates once, at the end. See the README ("Where the objects are").
+# retrieval alone: 0.40); validates once, at the end. See the README ("Where the objects are").
 max_epochs = {{_base_.max_epochs}}
 _base_ = ['./retrieval_tiny_shapes.py']
 
