@@ -1,5 +1,6 @@
 # Image classification (mPLUG-2 Table 2 row: image encoder + universal layers), on real digits.
-# Trains in a few minutes on 2 CPU cores:  python tools/train.py configs/image_classification/digits_tiny.py
+#   python tools/train.py configs/image_classification/digits_tiny.py
+# top-1 0.975 on the 360 held-out digits after 12 epochs, 2 min 21 s on 2 cores; see docs/results.md
 _base_ = ['../_base_/datasets/digits.py', '../_base_/schedules/adamw_cosine.py',
           '../_base_/runtimes/default.py']
 

@@ -7,30 +7,23 @@
 #   python tools/train.py configs/retrieval/retrieval_grounding_tiny_shapes.py
 # The vision encoder adds a convolutional stem to its patch projection (stem='hybrid', as the VQA +
 # grounding config does) and the learning rate warms up over 200 iterations instead of 30: with the
-# stem and the short warm-up, ITC stayed on its starting plateau (loss 4.3-4.5 two epochs in); with
-# the long one it leaves it during epoch 2. Mean R@1 0.542 (text 0.55, image 0.53; ITC alone 0.51)
-# after 3 epochs, 9 min 08 s on 2 cores (0.566 with randomness.seed=1; patch projection: 0.40-0.45;
-# retrieval alone: 0.40); validates once, at the end. See the README ("Where the objects are").
+# stem and the short warm-up, ITC stayed on its starting plateau; with the long one it leaves it
+# during epoch 2. Validates once, at the end. See the README ("Where the objects are").
+# mean R@1 0.542 after 3 epochs, 9 min 08 s on 2 cores (0.566 with seed 1); see docs/results.md
 max_epochs = {{_base_.max_epochs}}
-_base_ = ['./retrieval_tiny_shapes.py']
+_base_ = ['./retrieval_tiny_shapes.py', '../_base_/datasets/shapes_refcoco.py',
+          '../_base_/modules/grounding_w128.py']
 
 retrieval_train = {{_base_.train_dataloader.dataset}}
-grounding_train = dict(
-    type='RefCOCODataset', data_root='data/shapes', ann_file='annotations/refs(unc).p',
-    instances_file='annotations/instances.json', data_prefix=dict(img_path='images/'),
-    split='train', pipeline=[dict(type='ImageResize', size=96), dict(type='PackMultimodalInputs')],
-    fraction=0.25)   # a quarter of the 14,879 expressions (every 4th): the time budget
+# a quarter of the 14,879 expressions (every 4th): the time budget
+grounding_train = dict(_base_.refcoco_shapes, fraction=0.25)
 train_dataloader = dict(dataset=dict(
     _delete_=True, type='ConcatDataset', datasets=[retrieval_train, grounding_train],
     ignore_keys=['task']))   # the datasets' METAINFO differ only in their task
 model = dict(
     vision_encoder=dict(stem='hybrid'),   # patch projection + convolutional stem
-    heads=dict(grounding=dict(type='GroundingHead', mode='patch', embed_dims=128,
-                              loss_l1_weight=5.0, loss_giou_weight=2.0)),
+    heads=dict(grounding={{_base_.grounding_head}}),
     task_heads=dict(retrieval=['itc', 'itm'], grounding='grounding'))
 train_cfg = dict(val_interval=max_epochs)
-param_scheduler = [
-    dict(type='LinearLR', start_factor=0.05, by_epoch=False, begin=0, end=200),
-    dict(type='CosineAnnealingLR', by_epoch=True, begin=0, end=max_epochs, eta_min=1e-5,
-         convert_to_iter_based=True),
-]
+param_scheduler = _base_.param_scheduler
+param_scheduler[0].end = 200   # warm-up iterations

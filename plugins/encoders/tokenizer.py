@@ -11,10 +11,10 @@ returns, so configs can name such a model without a machine-specific path
 
 Closed languages (generated data such as "shapes"): :func:`write_wordpiece_vocab` writes a small
 WordPiece vocabulary for a model trained from scratch. With BERT's 30,522 entries, a VQA model of
-width 128 spends about 35 % of a training step in the decoder's output projection and in the
+width 128 spends a large share of a training step in the decoder's output projection and in the
 optimizer's updates of the two ``[30522, C]`` embeddings; with the shapes' 178 entries the step is
-1.55x faster (``benchmarks/vocab_speed.py``). The shapes' vocabulary ships as the model package
-``mplug_registry_plugins.datasets.shapes_vocab``.
+faster (``benchmarks/vocab_speed.py``; figures in docs/results.md). The shapes' vocabulary ships
+as the model package ``mplug_registry_plugins.datasets.shapes_vocab``.
 """
 import importlib
 import importlib.util

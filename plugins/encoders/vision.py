@@ -49,8 +49,8 @@ class ConvStem(nn.Module):
     ``with_patch``: plus CLIP's linear ``p x p`` patch projection (``patch``), summed.
 
     Why both: trained from scratch with VQA and grounding on the shapes scenes, the convolutions
-    alone learn the shapes (the "what shape" questions 0.45 -> 0.54) but lose the colours ("what
-    colour" at chance, 0.17), which the linear projection keeps; summed, both (README).
+    alone learn the shapes but lose the colours (the "what colour" answers fall to chance), which
+    the linear projection keeps; summed, both (README; figures in docs/results.md).
     """
 
     def __init__(self, width, patch_size, with_patch=False):

@@ -2,9 +2,10 @@
 # the two modalities from scratch (retrieval, grounding): at width 64 their contrastive loss
 # stalled within the 10-minute budget. Same module types as the *_tiny.py files.
 # Text: the shapes scenes' own WordPiece vocabulary (178 entries, shipped with the plugins; a word
-# it lacks is spelt in letters) instead of BERT's 30,522, which cost the VQA model ~35 % of a step
-# in the output projection and the embeddings' updates (benchmarks/vocab_speed.py). Its [PAD],
-# [CLS], [SEP] are ids 0, 2, 3 (the decoder's pad/bos/eos in decoder_w128.py).
+# it lacks is spelt in letters) instead of BERT's 30,522, which cost the VQA model a large share of
+# a step in the output projection and the embeddings' updates (benchmarks/vocab_speed.py,
+# docs/results.md). Its [PAD], [CLS], [SEP] are ids 0, 2, 3 (the decoder's pad/bos/eos in
+# decoder_w128.py).
 C = 128
 tokenizer = dict(type='BertTokenizer', path='mplug_registry_plugins.datasets.shapes_vocab')
 vocab_size = 192
