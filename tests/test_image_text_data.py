@@ -16,7 +16,7 @@ import torch
 
 from conftest import ROOT
 from mplug_registry.registry import DATASETS, TRANSFORMS
-from mplug_registry_plugins.datasets.shapes import COLORS, loader_configs, make_shapes
+from mplug_registry_plugins.datasets.shapes.generator import COLORS, loader_configs, make_shapes
 
 SIZE = 64
 

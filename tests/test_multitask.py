@@ -142,7 +142,7 @@ def test_dataset_samples_carry_their_task(tmp_path):
     from mmengine.registry import init_default_scope
 
     from mplug_registry.registry import DATASETS
-    from mplug_registry_plugins.datasets.shapes import make_shapes
+    from mplug_registry_plugins.datasets.shapes.generator import make_shapes
     init_default_scope('mplug_registry')
     make_shapes(str(tmp_path), seed=0, num_train=3, num_val=2, image_size=32)
     pipeline = [dict(type='PackMultimodalInputs')]
@@ -176,7 +176,7 @@ def test_dataset_samples_carry_their_task(tmp_path):
 
 def test_check_looks_inside_a_concat_dataset(tmp_path):
     from mplug_registry.config import check_config, load_config
-    from mplug_registry_plugins.datasets.shapes import make_shapes
+    from mplug_registry_plugins.datasets.shapes.generator import make_shapes
     make_shapes(str(tmp_path), seed=0, num_train=2, num_val=2, image_size=32)
     cfg = load_config(MULTITASK_CONFIG)
     for dataset in cfg.train_dataloader.dataset.datasets:
@@ -193,7 +193,7 @@ def test_check_looks_inside_a_concat_dataset(tmp_path):
 def _tiny_multitask_options(tmp_path, num_train, num_val, batch_size):
     """A tiny shapes set under ``tmp_path`` and the ``--cfg-options`` that point the multi-task
     config's every dataset at it, with small batches and one epoch."""
-    from mplug_registry_plugins.datasets.shapes import make_shapes
+    from mplug_registry_plugins.datasets.shapes.generator import make_shapes
     root = tmp_path / 'shapes'
     make_shapes(str(root), seed=0, num_train=num_train, num_val=num_val, image_size=96)
     options = [f'train_dataloader.dataset.datasets.{i}.data_root={root}' for i in (0, 1)]

@@ -21,7 +21,7 @@ from mplug_registry.structures import Features, MultimodalDataSample
 
 load_plugins()
 init_default_scope('mplug_registry')
-from mplug_registry_plugins.datasets.shapes import make_shapes  # noqa: E402
+from mplug_registry_plugins.datasets.shapes.generator import make_shapes  # noqa: E402
 from mplug_registry_plugins.heads.grounding import (BoxTokenizer, GroundingHead,  # noqa: E402
                                                      paired_giou)
 from mplug_registry_plugins.metrics.retrieval import RetrievalRecall  # noqa: E402

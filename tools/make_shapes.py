@@ -25,7 +25,7 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
-    from mplug_registry_plugins.datasets.shapes import make_shapes
+    from mplug_registry_plugins.datasets.shapes.generator import make_shapes
     start = time.perf_counter()
     try:
         info = make_shapes(args.out_dir, seed=args.seed, num_train=args.num_train,

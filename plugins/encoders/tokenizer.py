@@ -14,7 +14,7 @@ WordPiece vocabulary for a model trained from scratch. With BERT's 30,522 entrie
 width 128 spends a large share of a training step in the decoder's output projection and in the
 optimizer's updates of the two ``[30522, C]`` embeddings; with the shapes' 178 entries the step is
 faster (``benchmarks/vocab_speed.py``; figures in docs/results.md). The shapes' vocabulary ships
-as the model package ``mplug_registry_plugins.datasets.shapes_vocab``.
+as the model package ``mplug_registry_plugins.datasets.shapes.vocab``.
 """
 import importlib
 import importlib.util

@@ -7,7 +7,7 @@
 # docs/results.md). Its [PAD], [CLS], [SEP] are ids 0, 2, 3 (the decoder's pad/bos/eos in
 # decoder_w128.py).
 C = 128
-tokenizer = dict(type='BertTokenizer', path='mplug_registry_plugins.datasets.shapes_vocab')
+tokenizer = dict(type='BertTokenizer', path='mplug_registry_plugins.datasets.shapes.vocab')
 vocab_size = 192
 vision_encoder = dict(type='DualVisionEncoder', arch='tiny', width=C, layers=2, heads=4,
                       patch_size=12, image_size=96)

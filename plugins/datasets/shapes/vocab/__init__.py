@@ -1,13 +1,13 @@
 """The WordPiece vocabulary of the "shapes" scenes, shipped as a model package.
 
-``BertTokenizer(path='mplug_registry_plugins.datasets.shapes_vocab')`` loads it (the directory that
+``BertTokenizer(path='mplug_registry_plugins.datasets.shapes.vocab')`` loads it (the directory that
 :func:`get_model_path` returns). Its ids: ``[PAD]`` 0, ``[UNK]`` 1, ``[CLS]`` 2, ``[SEP]`` 3,
 ``[MASK]`` 4, then single characters, ``##`` letters and digits, then the scenes' words (see
 ``encoders.tokenizer.write_wordpiece_vocab``); a word it lacks is spelt in characters.
 
-Regenerate it after changing the scenes' language (``datasets/shapes_text.py``)::
+Regenerate it after changing the scenes' language (``datasets/shapes/language.py``)::
 
-    python -m mplug_registry_plugins.datasets.shapes_vocab
+    python -m mplug_registry_plugins.datasets.shapes.vocab
 """
 import os
 
@@ -23,7 +23,7 @@ def get_model_path():
 
 def scene_texts(num_images=NUM_IMAGES, seed=0, image_size=96):
     """The texts of ``num_images`` training scenes (no images are drawn)."""
-    from mplug_registry_plugins.datasets.shapes import record_texts, scene_record
+    from mplug_registry_plugins.datasets.shapes.generator import record_texts, scene_record
     texts = []
     for i in range(num_images):
         texts += record_texts(scene_record('train', i, seed, image_size))

@@ -1,5 +1,6 @@
 """The "shapes" scene dataset: a deterministic generator of small images with 1-4 coloured shapes,
-written in the standard formats that the loaders of :mod:`.image_text` read
+written in the standard formats that the loaders of
+:mod:`mplug_registry_plugins.datasets.image_text` read
 (``tools/make_shapes.py`` is the command line).
 
 Each image holds 1-4 non-overlapping shapes (circle, square, triangle; six colours; small or large)
@@ -24,8 +25,8 @@ import os
 
 import numpy as np
 
-from mplug_registry_plugins.datasets import shapes_text as lang
-from mplug_registry_plugins.datasets.shapes_formats import dump_json, write_grounding, write_split
+from mplug_registry_plugins.datasets.shapes import language as lang
+from mplug_registry_plugins.datasets.shapes.formats import dump_json, write_grounding, write_split
 
 COLORS = {'red': (220, 40, 40), 'green': (40, 170, 60), 'blue': (50, 90, 230),
           'yellow': (240, 210, 40), 'purple': (150, 60, 190), 'orange': (245, 135, 30)}

@@ -1,4 +1,4 @@
-"""Writers of the "shapes" annotations in the standard formats (see :mod:`.shapes`).
+"""Writers of the "shapes" annotations in the standard formats (see :mod:`.generator`).
 
 Each writer follows the public file layout field by field: COCO captions / instances, ALBEF/BLIP
 Karpathy lists, VQA v2 questions and annotations, RefCOCO ``refs(unc).p`` and CLEVR scene graphs.
