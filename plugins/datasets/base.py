@@ -1,9 +1,14 @@
-"""Shared base of the image-text datasets: paths, image loading, bad-image policy, caption files.
+"""Shared base of the datasets: paths, media loading, bad-image policy, caption files.
 
-Every dataset of :mod:`.image_text` reads an annotation file ``data_root/ann_file`` and images under
-``data_root/data_prefix['img_path']`` (MMEngine's convention), yields ``img`` as an ``H x W x 3``
-``uint8`` RGB array (PIL decodes, the pipeline's :class:`PackMultimodalInputs` packs) and sets
-``img_path``, ``ori_shape`` and ``img_shape``. Normalisation is the data preprocessor's job.
+A dataset reads an annotation file ``data_root/ann_file``; its media lie under the directories of
+``data_prefix`` (MMEngine's convention): ``img_path`` for images, ``video_path`` for videos. Each
+modality of a sample is optional (:class:`MultimodalDataset`): a sample with ``img_path`` gets its
+image as ``img``, an ``H x W x 3`` ``uint8`` RGB array (PIL decodes, the pipeline's
+:class:`PackMultimodalInputs` packs), with ``ori_shape`` and ``img_shape``; a sample with
+``video_path`` keeps the path for a decode transform of the pipeline (nothing is decoded here); a
+sample with neither is text only (:class:`~mplug_registry_plugins.datasets.text.TextDataset`).
+Every dataset of :mod:`.image_text` is an :class:`ImageTextDataset`: each sample has an image.
+Normalisation is the data preprocessor's job.
 
 A missing image raises :class:`FileNotFoundError`, an unreadable one :class:`ValueError`, both naming
 the file. With ``skip_bad_images=True`` bad images are skipped and counted instead
@@ -37,11 +42,16 @@ def join_path(root, path):
     return path if not root or os.path.isabs(path) else os.path.join(root, path)
 
 
+#: the media directories a ``data_prefix`` may name, with what they hold
+MEDIA_PREFIXES = {'img_path': 'image', 'video_path': 'video'}
+
+
 def check_data_paths(ann_file='', data_root='', data_prefix=None, **extra_files):
-    """Validate the paths of an image-text dataset config without loading anything.
+    """Validate the paths of a dataset config without loading anything.
 
     ``ann_file`` (required) and every non-empty ``extra_files`` value (e.g. ``answer_file``) must be
-    files, ``data_root`` and the image directory (``data_prefix['img_path']``) directories.
+    files, ``data_root`` and each media directory that ``data_prefix`` names (``img_path``,
+    ``video_path``) directories; a text-only dataset names none.
     """
     if not isinstance(ann_file, str) or not ann_file:
         raise ValueError(f'ann_file must name the annotation file, got {ann_file!r}')
@@ -51,12 +61,14 @@ def check_data_paths(ann_file='', data_root='', data_prefix=None, **extra_files)
         if path and not os.path.isfile(join_path(data_root, path)):
             raise FileNotFoundError(f"{name}: no file '{join_path(data_root, path)}'")
     prefix = {} if data_prefix is None else data_prefix
-    if not isinstance(prefix, dict) or not isinstance(prefix.get('img_path', ''), str):
+    if not isinstance(prefix, dict) or not all(isinstance(prefix.get(key, ''), str)
+                                               for key in MEDIA_PREFIXES):
         raise ValueError(f"data_prefix must be a dict like dict(img_path='images/'), got "
                          f'{data_prefix!r}')
-    img_dir = join_path(data_root, prefix.get('img_path', ''))
-    if img_dir and not os.path.isdir(img_dir):
-        raise FileNotFoundError(f"data_prefix.img_path: no image directory '{img_dir}'")
+    for key, media in MEDIA_PREFIXES.items():
+        media_dir = join_path(data_root, prefix[key]) if key in prefix else ''
+        if media_dir and not os.path.isdir(media_dir):
+            raise FileNotFoundError(f"data_prefix.{key}: no {media} directory '{media_dir}'")
 
 
 def load_rgb(path):
@@ -141,14 +153,16 @@ def read_caption_file(path):
     return list(images.values())
 
 
-class ImageTextDataset(BaseDataset):
-    """Base of the image-text datasets (not registered). Subclasses implement
-    :meth:`parse_annotations` returning data infos with ``img_path``; see the module docstring.
+class MultimodalDataset(BaseDataset):
+    """Base of the datasets (not registered): a sample's image, video and text are each optional.
+    Subclasses implement :meth:`parse_annotations` returning data infos with ``img_path``
+    (:meth:`image_path`), ``video_path`` (:meth:`video_path`) or neither; see the module docstring.
 
     Args:
         ann_file: annotation file, relative to ``data_root`` unless absolute.
-        data_root: root of the annotation file and the images.
-        data_prefix: ``dict(img_path=...)``: the image directory relative to ``data_root``.
+        data_root: root of the annotation file and the media.
+        data_prefix: the media directories relative to ``data_root``: ``img_path`` (images),
+            ``video_path`` (videos); default :attr:`DEFAULT_PREFIX` (none: text only).
         pipeline: transforms.
         test_mode: evaluation layout (one sample per image where the dataset says so).
         skip_bad_images: skip and count missing/unreadable images instead of raising.
@@ -159,6 +173,8 @@ class ImageTextDataset(BaseDataset):
             takes it as the text input (``text_field=('question', 'instruction', 'text')``).
         **kwargs: the rest of MMEngine's ``BaseDataset`` (``metainfo``, ``indices``, ``lazy_init``...).
     """
+    #: ``data_prefix`` when the config gives none
+    DEFAULT_PREFIX = {}
 
     def __init__(self, ann_file='', data_root='', data_prefix=None, pipeline=(), test_mode=False,
                  skip_bad_images=False, fraction=1.0, instruction=None, **kwargs):
@@ -175,7 +191,8 @@ class ImageTextDataset(BaseDataset):
         self.skipped_images = {}   # path -> reason
         self._reported, self._served = 0, 0
         super().__init__(ann_file=ann_file, data_root=data_root,
-                         data_prefix=dict(img_path='') if data_prefix is None else data_prefix,
+                         data_prefix=dict(self.DEFAULT_PREFIX) if data_prefix is None
+                         else data_prefix,
                          pipeline=list(pipeline), test_mode=test_mode, **kwargs)
 
     @classmethod
@@ -221,6 +238,10 @@ class ImageTextDataset(BaseDataset):
     def image_path(self, name):
         return join_path(self.img_prefix, name)
 
+    def video_path(self, name):
+        """A video file under ``data_prefix['video_path']`` (kept as a path, not decoded here)."""
+        return join_path(self.data_prefix.get('video_path', ''), name)
+
     def parse_annotations(self):
         raise NotImplementedError
 
@@ -236,31 +257,34 @@ class ImageTextDataset(BaseDataset):
             return self.data_list
         problems = {}
         for info in self.data_list:
-            path = info['img_path']
-            if path not in problems:
+            path = info.get('img_path')
+            if path is not None and path not in problems:
                 problems[path] = image_problem(path)
         for path, problem in problems.items():
             if problem is not None:
                 self.skipped_images[path] = problem
         if self.skipped_images:
             self._log_skipped('when loading the annotations')
-        return [info for info in self.data_list if problems[info['img_path']] is None]
+        return [info for info in self.data_list if problems.get(info.get('img_path')) is None]
 
     def prepare_data(self, idx):
         info = self.get_data_info(idx)
-        try:
-            info['img'] = load_rgb(info['img_path'])    # [H, W, 3] uint8
-        except (FileNotFoundError, ValueError) as err:
-            if not self.skip_bad_images or self.test_mode:
-                raise
-            if info['img_path'] not in self.skipped_images:
-                self.skipped_images[info['img_path']] = str(err)
-                if self.num_skipped == 1:
-                    print_log(f'skipping bad image: {err} (further bad images are counted and '
-                              'summarised once per epoch)', logger='current', level=logging.WARNING)
-                    self._reported = 1
-            return _BAD
-        info['ori_shape'] = info['img_shape'] = info['img'].shape[:2]
+        # an image is loaded here; a video stays a path (`video_path`) for a decode transform
+        if info.get('img_path') is not None:
+            try:
+                info['img'] = load_rgb(info['img_path'])    # [H, W, 3] uint8
+            except (FileNotFoundError, ValueError) as err:
+                if not self.skip_bad_images or self.test_mode:
+                    raise
+                if info['img_path'] not in self.skipped_images:
+                    self.skipped_images[info['img_path']] = str(err)
+                    if self.num_skipped == 1:
+                        print_log(f'skipping bad image: {err} (further bad images are counted and '
+                                  'summarised once per epoch)', logger='current',
+                                  level=logging.WARNING)
+                        self._reported = 1
+                return _BAD
+            info['ori_shape'] = info['img_shape'] = info['img'].shape[:2]
         if self.metainfo.get('task') is not None:
             info.setdefault('task', self.metainfo['task'])   # routes multi-task batches
         if self.instruction is not None:
@@ -290,3 +314,10 @@ class ImageTextDataset(BaseDataset):
         more = f' and {self.num_skipped - 3} more' if self.num_skipped > 3 else ''
         print_log(f'{type(self).__name__}: skipped {self.num_skipped} bad image(s) {when}: '
                   f'{first}{more}', logger='current', level=logging.WARNING)
+
+
+class ImageTextDataset(MultimodalDataset):
+    """Base of the image-text datasets (not registered): every sample has an image (``img_path``
+    from :meth:`parse_annotations`); ``data_prefix`` defaults to ``dict(img_path='')``, the images
+    under ``data_root``. Arguments: :class:`MultimodalDataset`."""
+    DEFAULT_PREFIX = dict(img_path='')

@@ -10,14 +10,15 @@ from mplug_registry.structures import MultimodalDataSample
 DEFAULT_FIELDS = ('gt_label', 'text', 'question', 'answers', 'answer_weights', 'gt_answers',
                   'question_id', 'gt_caption', 'gt_bboxes', 'gt_masks', 'image_id', 'text_id',
                   'task', 'instruction', 'answer_type', 'question_type')
-DEFAULT_META = ('sample_idx', 'img_path', 'ori_shape', 'img_shape', 'flip')
+DEFAULT_META = ('sample_idx', 'img_path', 'video_path', 'ori_shape', 'img_shape', 'flip')
 
 
 @TRANSFORMS.register_module()
 class PackMultimodalInputs(BaseTransform):
     """Pack ``img`` (``H x W x 3``) or ``frames`` (``T x H x W x 3``) into ``inputs['images']``
     (``uint8`` ``[3, H, W]`` / ``[T, 3, H, W]``) and the annotation fields into a
-    :class:`MultimodalDataSample` (``fields``: data fields, ``meta_keys``: metainfo)."""
+    :class:`MultimodalDataSample` (``fields``: data fields, ``meta_keys``: metainfo). A sample
+    with neither (text only) packs to empty ``inputs``."""
 
     def __init__(self, fields=DEFAULT_FIELDS, meta_keys=DEFAULT_META):
         self.fields, self.meta_keys = tuple(fields), tuple(meta_keys)
