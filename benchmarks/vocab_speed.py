@@ -47,7 +47,7 @@ def step_fn(model):
     def step(batch):
         data = model.data_preprocessor(batch, True)
         loss = sum(v for k, v in model(**data, mode='loss').items()
-                   if k.rsplit('.', 1)[-1].startswith('loss'))   # 'loss_x' or 'head.loss_x'
+                   if k.rsplit('.', 1)[-1].startswith('loss'))   # 'head.loss_x'
         opt.zero_grad()
         loss.backward()
         opt.step()

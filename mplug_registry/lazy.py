@@ -65,16 +65,22 @@ def cache_dir():
     return os.environ.get(CACHE_ENV) or default
 
 
+def _py_files(directories):
+    """Every ``.py`` file under ``directories``, in a stable order (no ``__pycache__``)."""
+    out = []
+    for directory in directories:
+        for root, dirs, files in os.walk(directory):
+            dirs[:] = sorted(d for d in dirs if d != '__pycache__')
+            out += [os.path.join(root, name) for name in sorted(files) if name.endswith('.py')]
+    return out
+
+
 def _signature(package_name, package_path):
     items = [package_name, sys.version, str(_INDEX_VERSION)]
     for directory in package_path:
-        for root, dirs, files in os.walk(directory):
-            dirs[:] = sorted(d for d in dirs if d != '__pycache__')
-            for name in sorted(files):
-                if name.endswith('.py'):
-                    st = os.stat(os.path.join(root, name))
-                    items.append(f'{os.path.relpath(os.path.join(root, name), directory)}:'
-                                 f'{st.st_size}:{st.st_mtime_ns}')
+        for path in _py_files([directory]):
+            st = os.stat(path)
+            items.append(f'{os.path.relpath(path, directory)}:{st.st_size}:{st.st_mtime_ns}')
     return hashlib.sha256('\n'.join(items).encode()).hexdigest()[:24]
 
 
@@ -121,3 +127,61 @@ def register_package(package_name, package_path):
         atomic_write(json.dumps(records, indent=1), index_file)
     except OSError:
         pass  # no cache: the package is imported at every discovery, nothing else changes
+
+
+def _target_files(dotted):
+    """The source files of an entry point's target module (a package: all its modules), found
+    without importing it; ``None`` when they cannot be found that way."""
+    import importlib.util
+    top, *rest = dotted.split('.')
+    try:
+        spec = importlib.util.find_spec(top)          # imports nothing for a top-level name
+    except (ImportError, ValueError):
+        return None
+    if spec is None:
+        return None
+    dirs, origin = list(spec.submodule_search_locations or []), spec.origin
+    for part in rest:
+        found = [os.path.join(d, part) for d in dirs if os.path.isdir(os.path.join(d, part))]
+        module = [os.path.join(d, f'{part}.py') for d in dirs
+                  if os.path.isfile(os.path.join(d, f'{part}.py'))]
+        dirs, origin = (found, None) if found else ([], module[0] if module else None)
+        if not found and not module:
+            return None
+    if dirs:
+        return _py_files(dirs)
+    return [origin] if origin and os.path.isfile(origin) else None
+
+
+def plugin_index(rec):
+    """The index file of a plugin (a :class:`~.plugin_manager.PluginRecord`), named by its
+    distribution, version and source files; ``None`` for a target that is not a module."""
+    files = None if ':' in rec.value else _target_files(rec.value)
+    if not files:
+        return None
+    items = [rec.name, rec.value, rec.dist, rec.version, sys.version, str(_INDEX_VERSION)]
+    for path in sorted(files):
+        st = os.stat(path)
+        items.append(f'{path}:{st.st_size}:{st.st_mtime_ns}')
+    key = hashlib.sha256('\n'.join(items).encode()).hexdigest()[:24]
+    return os.path.join(cache_dir(), f'plugin-{rec.name}-{key}.json')
+
+
+def read_index(path):
+    """The stored ``{'components': [...], 'config_dirs': [...]}``, or ``None``."""
+    try:
+        with open(path) as f:
+            entries = json.load(f)
+    except (OSError, ValueError):
+        return None
+    ok = isinstance(entries, dict) and isinstance(entries.get('components'), list) \
+        and isinstance(entries.get('config_dirs'), list)
+    return entries if ok else None
+
+
+def write_index(path, entries):
+    try:
+        from .checkpoint import atomic_write
+        atomic_write(json.dumps(entries, indent=1), path)
+    except OSError:
+        pass  # no cache: the plugin is imported at every discovery, nothing else changes

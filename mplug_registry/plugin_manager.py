@@ -4,6 +4,12 @@ pluggy's own ``load_setuptools_entrypoints`` stops at the first plugin that fail
 host must keep working instead, so entry points are iterated here, each loaded in isolation and
 then handed to pluggy's :class:`~pluggy.PluginManager`, which runs its hooks.
 
+Listing is cheap for every plugin, built-in or third-party: the first load of a plugin records
+what it registered (name, registry, defining module, kind) and its config directories in an index
+(:mod:`.lazy`), keyed by the plugin's distribution, version and source files. Later processes list
+those components without importing the plugin's module; a component's module is imported when it
+is first built. Editing the plugin's files (or upgrading it) rebuilds the index.
+
 Environment:
 
 ``MPLUG_REGISTRY_DISABLE_PLUGINS=a,b``
@@ -23,6 +29,7 @@ import pluggy
 
 from . import hookspecs
 from .errors import PluginError
+from .lazy import plugin_index, read_index, write_index
 
 DISABLE_ENV = 'MPLUG_REGISTRY_DISABLE_PLUGINS'
 STRICT_ENV = 'MPLUG_REGISTRY_STRICT_PLUGINS'
@@ -41,7 +48,8 @@ class PluginRecord:
     error: str = ''             # one line: 'ExcType: message'
     details: str = ''           # the full traceback, for `mplug-registry plugins -v`
     components: list = dataclasses.field(default_factory=list)  # [(registry, name)]
-    module: object = None
+    module: object = None       # None while listed from the index (not imported)
+    indexed_config_dirs: list = dataclasses.field(default_factory=list)
 
     @property
     def owner(self):
@@ -99,9 +107,44 @@ class PluginManager:
             if ep.name in disabled or rec.dist in disabled:
                 rec.status = 'disabled'
                 continue
+            index = plugin_index(rec)
+            if index is not None and self._load_indexed(rec, index, registry):
+                continue
             self._load_one(rec, ep.load, registry)
+            if index is not None and rec.status == 'loaded':
+                self._write_index(rec, index, registry)
         self.loaded = True
         return self
+
+    def _load_indexed(self, rec, index, registry):
+        """List the plugin's components from its index without importing it; False: no index."""
+        entries = read_index(index)
+        if entries is None:
+            return False
+        try:
+            with registry.registering_as(rec.owner):
+                for item in entries['components']:
+                    registry.ALL[item['registry']].register_lazy(item['name'], item['module'],
+                                                                 item['kind'])
+        except Exception as exc:  # a collision with another plugin: reported like a failed load
+            self._fail(rec, exc, registry)
+            return True
+        rec.status, rec.indexed_config_dirs = 'loaded', entries['config_dirs']
+        rec.components = self._owned(rec, registry)
+        return True
+
+    def _write_index(self, rec, index, registry):
+        components = []
+        for reg_name, name in rec.components:
+            reg = registry.ALL[reg_name]
+            module = getattr(reg._module_dict.get(name), '__module__', None)
+            if not module:
+                return  # something the index cannot name: this plugin is imported every time
+            components.append(dict(registry=reg_name, name=name, module=module,
+                                   kind=reg._kinds.get(name)))
+        impl = getattr(rec.module, 'mplug_registry_config_dirs', None)
+        dirs = [os.fspath(d) for d in (impl() or [])] if impl is not None else []
+        write_index(index, dict(components=components, config_dirs=dirs))
 
     def register_object(self, name, obj, dist='<in-process>', version=''):
         """Load a plugin object that is not installed (tests, notebooks): same rules as entry points."""
@@ -117,19 +160,23 @@ class PluginManager:
                 rec.module = load()
                 self.pm.register(rec.module, name=rec.name)
         except Exception as exc:  # a plugin must never take the host down
-            self._rollback(rec, registry)
-            rec.status = 'failed'
-            rec.error = f'{type(exc).__name__}: {exc}'.splitlines()[0]
-            rec.details = traceback.format_exc()
-            if self.strict:
-                raise PluginError(f"plugin '{rec.name}' (distribution {rec.dist}) failed to "
-                                  f'load: {rec.error}') from exc
-            _warn_one_line(f"plugin '{rec.name}' (distribution {rec.dist} {rec.version}) failed "
-                           f'to load and was skipped: {rec.error} '
-                           '[see `mplug-registry plugins`]')
+            self._fail(rec, exc, registry)
             return
         rec.status = 'loaded'
         rec.components = self._owned(rec, registry)
+
+    def _fail(self, rec, exc, registry):
+        """Roll back what ``rec`` registered and report it (raise in strict mode)."""
+        self._rollback(rec, registry)
+        rec.status = 'failed'
+        rec.error = f'{type(exc).__name__}: {exc}'.splitlines()[0]
+        rec.details = traceback.format_exc()
+        if self.strict:
+            raise PluginError(f"plugin '{rec.name}' (distribution {rec.dist}) failed to "
+                              f'load: {rec.error}') from exc
+        _warn_one_line(f"plugin '{rec.name}' (distribution {rec.dist} {rec.version}) failed "
+                       f'to load and was skipped: {rec.error} '
+                       '[see `mplug-registry plugins`]')
 
     @staticmethod
     def _owned(rec, registry):
@@ -155,6 +202,10 @@ class PluginManager:
         out = {}
         for rec in self.records:
             if rec.status != 'loaded' or (name is not None and name not in (rec.name, rec.dist)):
+                continue
+            if rec.module is None:                      # listed from its index
+                if rec.indexed_config_dirs:
+                    out[rec.name] = list(rec.indexed_config_dirs)
                 continue
             impl = getattr(rec.module, 'mplug_registry_config_dirs', None)
             if impl is not None:

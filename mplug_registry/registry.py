@@ -28,7 +28,7 @@ from mmengine.registry import VISUALIZERS as MMENGINE_VISUALIZERS
 from mmengine.registry import Registry
 
 from .errors import ConfigError, DuplicateComponentError, KindError, UnknownTypeError
-from .kinds import EXTERNAL, KINDS, MODEL_KINDS, kind_of_class
+from .kinds import KINDS, MODEL_KINDS, external_kind, kind_of_class
 from .lazy import LazyComponent
 
 SCOPE = 'mplug_registry'
@@ -175,11 +175,11 @@ class KindRegistry(Registry):
             if scope in (None, self.scope) and key in self._kinds:
                 return self._kinds[key]
             obj = self.get(name_or_cls)
-            return kind_of_class(obj) or (EXTERNAL if obj is not None else None)
+            return kind_of_class(obj) or (external_kind(obj) if obj is not None else None)
         for key, obj in self._module_dict.items():
             if obj is name_or_cls:
                 return self._kinds[key]
-        return kind_of_class(name_or_cls) or EXTERNAL
+        return kind_of_class(name_or_cls) or external_kind(name_or_cls)
 
     def owner_of(self, name):
         return self._owners.get(name, USER_CODE)

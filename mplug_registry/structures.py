@@ -57,6 +57,8 @@ class FeatureBundle:
     vision: Optional[Features] = None
     text: Optional[Features] = None
     fused: Optional[Features] = None
+    #: the neck's multi-scale maps, a tuple of ``[B, C_i, H_i, W_i]`` (dense tasks)
+    maps: Optional[tuple] = None
     inputs: dict = dataclasses.field(default_factory=dict)
     decoder: Optional[torch.nn.Module] = None
     #: the encoders' outputs before the universal layers, by stream (only when the model has
@@ -79,4 +81,6 @@ class FeatureBundle:
                 out[name] = feats.tokens
                 if feats.pooled is not None:
                     out[f'{name}_pooled'] = feats.pooled
+        for i, level in enumerate(self.maps or ()):
+            out[f'maps_{i}'] = level
         return out

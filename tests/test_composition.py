@@ -83,7 +83,7 @@ def test_forward_modes_on_images_and_videos():
     for video in (False, True):
         data = model.data_preprocessor(batch(video=video))
         losses = model(**data, mode='loss')
-        assert set(losses) == {'loss_cls', 'acc'} and losses['loss_cls'].ndim == 0
+        assert set(losses) == {'cls.loss_cls', 'cls.acc'} and losses['cls.loss_cls'].ndim == 0
         preds = model(**data, mode='predict')
         assert all(p.pred_score.shape == (3, ) for p in preds)
         assert abs(float(preds[0].pred_score.sum()) - 1) < 1e-5
@@ -102,7 +102,7 @@ def test_forward_loss_alone_trains_the_model():
     opt = torch.optim.AdamW(model.parameters(), lr=3e-3)
     first = None
     for _ in range(15):
-        loss = model(**data, mode='loss')['loss_cls']
+        loss = model(**data, mode='loss')['cls.loss_cls']
         first = first if first is not None else loss.item()
         opt.zero_grad()
         loss.backward()

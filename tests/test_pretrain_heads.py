@@ -19,7 +19,8 @@ from mplug_registry_plugins.heads import matching  # noqa: E402
 from mplug_registry_plugins.heads.contrastive import ITCHead  # noqa: E402
 from mplug_registry_plugins.heads.matching import ITMHead, sample_negatives  # noqa: E402
 from mplug_registry_plugins.heads.mlm import MLMHead  # noqa: E402
-from mplug_registry_plugins.heads.pairs import cat_rows, concat_all_gather, select_rows  # noqa
+from mplug_registry.model.flow import cat_rows, select_rows  # noqa: E402
+from mplug_registry_plugins.heads.pairs import concat_all_gather  # noqa
 
 C = 64
 VISION = dict(type='DualVisionEncoder', arch='tiny', image_size=32, patch_size=8, layers=1,
@@ -201,7 +202,7 @@ def test_temperature_is_learnable_and_clamped(build):
     for value, clamped in ((5.0, 0.5), (1e-6, 0.001)):
         with torch.no_grad():
             head.temp.fill_(value)
-        loss = model(inputs, samples, mode='loss')['loss_itc']
+        loss = model(inputs, samples, mode='loss')['itc.loss_itc']
         assert head.temp.item() == pytest.approx(clamped)
     head.temp.grad = None
     loss.backward()
@@ -347,7 +348,7 @@ def test_mlm_untied_and_text_only_variants_and_bad_arguments(build):
     head = model.heads['mlm']
     assert head.decoder_weight.shape == (30522, C) and head.requires == ('text', )
     inputs, samples = batch(model)
-    assert model(inputs, samples, mode='loss')['loss_mlm'].item() > 5
+    assert model(inputs, samples, mode='loss')['mlm.loss_mlm'].item() > 5
     with pytest.raises(ValueError, match="stream must be 'fused' or 'text'"):
         MLMHead(stream='vision')
     with pytest.raises(ValueError, match='sum <= 1'):
@@ -412,7 +413,6 @@ def test_state_dict_holds_frozen_momentum_copies_and_queues(build):
 def test_universal_models_pair_the_encoder_outputs_of_the_same_pass(build):
     """ITM and MLM pair the *encoder* outputs anew: those of the model's own forward pass, kept
     on the bundle (no second encoder pass), not the universal layers' outputs."""
-    from mplug_registry_plugins.heads.pairs import encoder_features
     torch.manual_seed(0)
     model = build(dict(itc=dict(ITC, queue_size=0, alpha=0.0), itm=ITM, mlm=MLM),
                   universal=UNIVERSAL).train()
@@ -426,13 +426,13 @@ def test_universal_models_pair_the_encoder_outputs_of_the_same_pass(build):
     assert len(text_calls) == 2                 # the batch's text, then MLM's masked copy
     assert all(torch.isfinite(v) for v in losses.values())
     feats = model.extract_feat(inputs)                     # a second forward: calls[1]
-    assert encoder_features(model, feats, 'vision') is calls[-1]
-    assert encoder_features(model, feats, 'text') is text_calls[-1]
+    assert model.encoder_features(feats, 'vision') is calls[-1]
+    assert model.encoder_features(feats, 'text') is text_calls[-1]
     assert feats.vision is not calls[-1]                   # the universal layers' output
     # a bundle made without them (by a head or a tool) runs the encoder once, then reuses it
     feats.encoded.clear()
-    again = encoder_features(model, feats, 'vision')
-    assert len(calls) == 3 and encoder_features(model, feats, 'vision') is again
+    again = model.encoder_features(feats, 'vision')
+    assert len(calls) == 3 and model.encoder_features(feats, 'vision') is again
     assert torch.allclose(again.tokens, calls[1].tokens)
     with pytest.raises(ValueError, match='queue_size must be an integer >= 0'):
         ITCHead(queue_size=-1)

@@ -52,7 +52,7 @@ def test_readme_plugin_package_installs_lists_and_builds(tmp_path):
             data = model.data_preprocessor(dict(
                 inputs=list(torch.randint(0, 255, (4, 3, 32, 32), dtype=torch.uint8)),
                 data_samples=[MultimodalDataSample(gt_label=torch.tensor(i)) for i in range(4)]))
-            loss = model(**data, mode='loss')['loss_cls']
+            loss = model(**data, mode='loss')['cls.loss_cls']
             loss.backward()
             print(float(loss) > 0, model.heads.cls.weight.grad.abs().sum().item() > 0)
         ''', extra_path=site).stdout.split()

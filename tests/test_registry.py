@@ -44,7 +44,10 @@ def test_our_configs_can_use_mmdet_and_mmseg_components():
     assert type(resnet).__module__.startswith('mmdet')
     fcn = MODELS.get('mmseg.FCNHead')
     assert fcn is not None and fcn.__module__.startswith('mmseg')
-    assert MODELS.kind_of('mmdet.ResNet') == 'external'
+    # other scopes' components get the kind their package declares (necks, backbones, heads)
+    assert [MODELS.kind_of(n) for n in ('mmdet.ResNet', 'mmdet.FPN', 'mmseg.FCNHead',
+                                        'mmdet.DetDataPreprocessor')] == \
+        ['encoder', 'neck', 'head', 'external']
 
 
 def test_unknown_type_suggests_close_match():

@@ -32,6 +32,11 @@ class BaseUniversal(Component):
     mplug_kind = 'universal'
 
 
+class BaseNeck(Component):
+    """``forward(vision: Features) -> tuple of maps [B, C_i, H_i, W_i]`` (multi-scale, dense tasks)."""
+    mplug_kind = 'neck'
+
+
 class BaseFusion(Component):
     """``forward(vision: Features, text: Features) -> Features`` (fused, text-side tokens)."""
     mplug_kind = 'fusion'
@@ -60,20 +65,27 @@ def memory_parts(decoder):
 class BaseHead(Component):
     """A task head: ``loss(feats, data_samples) -> dict`` and ``predict(feats, data_samples)``.
 
-    ``requires`` lists the streams (``vision``, ``text``, ``fused``, ``decoder``) the head reads, so
-    composition can report a missing slot before training starts.
+    ``requires`` lists the streams (``vision``, ``text``, ``maps``, ``fused``, ``decoder``) the
+    head reads, so composition can report a missing slot before training starts. ``needs`` lists
+    what the head needs other slots to do for it, which the composed model arranges at build
+    (``'fusion_attention'``: the fusion keeps its last cross-attention); a head never changes
+    another slot itself.
     """
     mplug_kind = 'head'
     requires = ('vision', )
+    needs = ()
+    name = None
 
-    def bind(self, model):
-        """Called once by the composed model after every slot is built.
+    def bind(self, model, name=None):
+        """Called once by the composed model after every slot is built, with the head's name.
 
-        Heads that must re-run slots (ITM on negative pairs, MLM on masked text, momentum copies
-        for ITC) reach them through :attr:`model`. The reference is not a submodule, so the
+        Heads that must re-run parts of the model (ITM on negative pairs, MLM on masked text,
+        momentum copies for ITC) call the data-flow API of :attr:`model`
+        (:class:`~mplug_registry.model.flow.DataFlow`). The reference is not a submodule, so the
         model's parameters are not counted or saved twice.
         """
         object.__setattr__(self, '_model', model)
+        object.__setattr__(self, 'name', name or self.name or type(self).__name__)
 
     @property
     def model(self):

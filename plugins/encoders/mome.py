@@ -126,9 +126,8 @@ class MoMETransformer(BaseEncoder):
       pair representation VL-BEiT §3.2 classifies for VQA and NLVR2.
 
     In a :class:`~mplug_registry.model.composed.ComposedModel` put it in the ``vision_encoder``
-    slot: the model calls ``vision_encoder(images)`` (image-only mode). Heads that need the same
-    backbone for text or pairs call ``self.model.vision_encoder(input_ids=..., attention_mask=...)``
-    or ``(images=..., input_ids=..., attention_mask=...)``. It also fits the ``text_encoder`` slot
+    slot: the model calls ``vision_encoder(images)`` (image-only mode); the text and pair modes
+    take ``input_ids=..., attention_mask=...`` (with or without ``images=...``). It also fits the ``text_encoder`` slot
     (``text_encoder(input_ids=..., attention_mask=...)``), but a second slot is a second copy of the
     weights, not a shared one. ``out_dims`` declares ``vision`` and ``text``.
     """

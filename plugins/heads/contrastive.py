@@ -12,26 +12,18 @@ with the one-hot ground truth ``y`` and, with momentum distillation (ALBEF eq. 6
 ``y <- (1 - alpha) y + alpha q`` where ``q`` are the same similarities computed by the momentum
 model. mPLUG and mPLUG-2 use a queue of 65,536 and momentum 0.995.
 """
-import copy
-
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from mplug_registry.model.base import BaseHead
+from mplug_registry.model.flow import frozen_copy
 from mplug_registry.registry import MODELS
 
 from .pairs import concat_all_gather, sample_ids
 
-#: composed-model slots that get a momentum copy (the unimodal path of ITC)
-MOMENTUM_SLOTS = ('vision_encoder', 'text_encoder', 'universal')
 #: ``idx_queue`` value of an empty slot: equal to no real id
 NO_ID = torch.iinfo(torch.long).min
-
-
-def frozen_copy(module):
-    """A deep copy of ``module`` that the optimizer never updates (``requires_grad`` False)."""
-    return copy.deepcopy(module).requires_grad_(False)
 
 
 @MODELS.register_module()
@@ -53,9 +45,10 @@ class ITCHead(BaseHead):
             ``None``: only the sample's own pair is positive.
         loss_weight: factor on ``loss_itc``.
 
-    **Momentum model.** With ``queue_size > 0`` or ``alpha > 0``, :meth:`bind` makes frozen deep
-    copies of the vision encoder, text encoder, universal layers (when present) and of this head's
-    projections in ``self.momentum_model`` - part of the head's state dict, never of the slots,
+    **Momentum model.** With ``queue_size > 0`` or ``alpha > 0``, :meth:`bind` asks the composed
+    model for the momentum copy of its unimodal path (``model.momentum_copy()``: frozen copies of
+    the encoders and universal layers) and adds frozen copies of this head's projections to it, in
+    ``self.momentum_model`` - part of the head's state dict, never of the slots,
     ``requires_grad`` False. The first training step copies the online weights into them (so
     ``init_weights`` or loading a checkpoint without momentum weights after building is fine;
     the ``momentum_ready`` buffer records it), later steps apply the EMA. With neither queue nor
@@ -117,24 +110,21 @@ class ITCHead(BaseHead):
         return self.queue_size > 0 or self.alpha > 0
 
     # ------------------------------------------------------------------ momentum model
-    def bind(self, model):
+    def bind(self, model, name=None):
         """Make the frozen momentum copies of the unimodal path (see the class docstring)."""
-        super().bind(model)
+        super().bind(model, name)
         if not self.uses_momentum:
             return
-        copies = {name: frozen_copy(getattr(model, name)) for name in MOMENTUM_SLOTS
-                  if getattr(model, name) is not None}
-        copies.update(vision_proj=frozen_copy(self.vision_proj),
-                      text_proj=frozen_copy(self.text_proj))
-        self.momentum_model = nn.ModuleDict(copies)
+        self.momentum_model = model.momentum_copy()
+        self.momentum_model.update(dict(vision_proj=frozen_copy(self.vision_proj),
+                                        text_proj=frozen_copy(self.text_proj)))
 
     def _momentum_pairs(self):
         """``(online parameters, momentum parameters)`` in matching order."""
-        online, shadow = [], []
-        for name, copy_ in self.momentum_model.items():
-            source = getattr(self.model, name) if name in MOMENTUM_SLOTS else getattr(self, name)
-            online += list(source.parameters())
-            shadow += list(copy_.parameters())
+        online, shadow = self.momentum_model.parameter_pairs()
+        for name in ('vision_proj', 'text_proj'):
+            online += list(getattr(self, name).parameters())
+            shadow += list(self.momentum_model[name].parameters())
         return online, shadow
 
     @torch.no_grad()
@@ -157,11 +147,7 @@ class ITCHead(BaseHead):
             raise RuntimeError('ITCHead has no momentum model: it must be bound to a composed '
                                'model (bind) before computing a loss')
         m = self.momentum_model
-        vision = m['vision_encoder'](inputs['images'])
-        text = m['text_encoder'](**inputs['text'])
-        if 'universal' in m:
-            vision, text = m['universal'](vision, text)
-            vision, text = vision.unimodal or vision, text.unimodal or text
+        vision, text = m(inputs)
         return (F.normalize(m['vision_proj'](vision.pooled), dim=-1),
                 F.normalize(m['text_proj'](text.pooled), dim=-1))
 
@@ -188,6 +174,10 @@ class ITCHead(BaseHead):
         """L2-normalised projection of a stream's pooled feature: ``[B, embed_dims]``."""
         proj = self.vision_proj if stream == 'vision' else self.text_proj
         return F.normalize(proj((feats.unimodal or feats).pooled), dim=-1)
+
+    def logit_scale(self):
+        """``1 / tau``: the factor from the embeddings' cosine similarity to the ITC logit."""
+        return 1.0 / float(self.temp.clamp(*self.temperature_range))
 
     @torch.no_grad()
     def similarity(self, feats):

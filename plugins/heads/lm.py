@@ -8,8 +8,7 @@ are scored. Prediction decodes with beam search from the same prompt.
 import torch
 
 from mplug_registry.registry import MODELS
-from mplug_registry_plugins.heads.text_targets import (DecodingHead, decoder_and_memory,
-                                                       frame_texts)
+from mplug_registry_plugins.heads.text_targets import DecodingHead, frame_texts
 
 
 @MODELS.register_module()
@@ -81,11 +80,8 @@ class LMHead(DecodingHead):
         return text
 
     # ------------------------------------------------------------------ loss and predict
-    def _decoder_and_memory(self, feats):
-        return decoder_and_memory(self, feats)
-
     def loss(self, feats, data_samples):
-        decoder, memory = self._decoder_and_memory(feats)
+        decoder, memory = self.decoder_and_memory(feats)
         device = memory.tokens.device
         prompt = self._prompt_ids(decoder, device)                          # [P]
         ids, mask = self._tokenize([self._target(s) for s in data_samples], decoder, device,
@@ -98,7 +94,7 @@ class LMHead(DecodingHead):
         return {'loss_lm': loss * self.loss_weight}
 
     def predict(self, feats, data_samples):
-        decoder, memory = self._decoder_and_memory(feats)
+        decoder, memory = self.decoder_and_memory(feats)
         prompt = self._prompt_ids(decoder, memory.tokens.device)
         out = decoder.generate(memory.tokens, memory.mask, prompt_ids=prompt, **self.generation)
         for sample, tokens in zip(data_samples, out.sequences):

@@ -17,7 +17,9 @@ from mplug_registry.model.base import BaseHead
 from mplug_registry.registry import MODELS
 
 from .contrastive import ITCHead
-from .pairs import cat_rows, encoder_features, joint_forward, sample_ids, select_rows
+from mplug_registry.model.flow import cat_rows, select_rows
+
+from .pairs import sample_ids
 
 
 def sample_negatives(sim, positive):
@@ -53,8 +55,8 @@ class ITMHead(BaseHead):
     vision and text features / ``temperature`` does, which needs the two sizes to be equal
     (checked in :meth:`bind`).
 
-    **Negative pairs** are re-fused through ``model.fusion`` (after ``model.universal`` when
-    present, on the encoder features, see :mod:`.pairs`): one fusion call on ``[text_i with its
+    **Negative pairs** are paired anew by the composed model (``model.pair``: universal layers
+    when present, then the fusion, on the encoder features): one fusion call on ``[text_i with its
     negative image; image_i with its negative text]``. The loss is the cross-entropy over
     ``{no match, match}`` of the ``B`` positives (label 1) and the negatives (label 0, ``2B``
     rows; a row with no admissible negative - all samples share its id - is left out; a batch
@@ -75,15 +77,15 @@ class ITMHead(BaseHead):
         self.fc = nn.Linear(embed_dims, 2)                                 # {no match, match}
         self._itc_name = None
 
-    def bind(self, model):
+    def bind(self, model, name=None):
         """Find the ITC head that gives the similarity, or check the fallback is possible."""
-        super().bind(model)
-        self._itc_name = next((n for n, h in model.heads.items() if isinstance(h, ITCHead)), None)
+        super().bind(model, name)
+        found = model.find_head(lambda h: isinstance(h, ITCHead))
+        self._itc_name = found[0] if found else None
         if self._itc_name is None and self.hard_negatives:
-            sizes = {s: d for s, d in _stream_sizes(model).items() if s in ('vision', 'text')}
+            sizes = {s: d for s, d in model.stream_dims().items() if s in ('vision', 'text')}
             if len(set(sizes.values())) > 1:
-                name = next((n for n, h in model.heads.items() if h is self), 'itm')
-                raise ConfigError(f'model.heads.{name}', 'ITMHead picks hard negatives by the '
+                raise ConfigError(f'model.heads.{self.name}', 'ITMHead picks hard negatives by the '
                                   'similarity of the pooled vision and text features, but their '
                                   f"sizes differ ({sizes['vision']} vs {sizes['text']})",
                                   'add an ITCHead or set hard_negatives=False')
@@ -95,7 +97,7 @@ class ITMHead(BaseHead):
         if not self.hard_negatives:
             return vision.pooled.new_zeros(vision.pooled.shape[0], text.pooled.shape[0])
         if self._itc_name is not None:
-            return self.model.heads[self._itc_name].similarity(feats)
+            return self.model.find_head(lambda h: isinstance(h, ITCHead))[1].similarity(feats)
         image = F.normalize(vision.pooled.float(), dim=-1)
         return image @ F.normalize(text.pooled.float(), dim=-1).t() / self.temperature
 
@@ -113,13 +115,13 @@ class ITMHead(BaseHead):
         text_rows, image_rows = rows[ok_t], rows[ok_i]
         logits = self.fc(fused.pooled)                                     # [B, 2]
         if len(text_rows) + len(image_rows):
-            vision = encoder_features(self.model, feats, 'vision')
-            text = encoder_features(self.model, feats, 'text')
+            vision = self.model.encoder_features(feats, 'vision')
+            text = self.model.encoder_features(feats, 'text')
             # [text_i + its negative image; image_i + its negative text]
             pairs_v = cat_rows(select_rows(vision, neg_image[ok_t]),
                                select_rows(vision, image_rows))
             pairs_t = cat_rows(select_rows(text, text_rows), select_rows(text, neg_text[ok_i]))
-            neg = joint_forward(self.model, pairs_v, pairs_t)[2].pooled    # [Bn, C]
+            neg = self.model.pair(pairs_v, pairs_t)[2].pooled               # [Bn, C]
             logits = torch.cat([logits, self.fc(neg)])                     # [B+Bn, 2]
         labels = torch.zeros(logits.shape[0], dtype=torch.long, device=device)
         labels[:b] = 1
@@ -140,12 +142,3 @@ class ITMHead(BaseHead):
             sample.itm_score = score.detach()
         return data_samples
 
-
-def _stream_sizes(model):
-    """Hidden size of the vision and text streams the heads receive (after universal layers)."""
-    sizes = {}
-    for slot in ('vision_encoder', 'text_encoder', 'universal'):
-        module = getattr(model, slot)
-        if module is not None:
-            sizes.update(getattr(module, 'out_dims', {}))
-    return sizes

@@ -14,16 +14,6 @@ from mplug_registry.errors import ConfigError
 from mplug_registry.model.base import BaseHead
 from mplug_registry.registry import MODELS
 
-from .pairs import encoder_features, joint_forward
-
-
-def input_embeddings(text_encoder):
-    """The word-embedding module of a text encoder (``get_input_embeddings``, also on ``.bert``)."""
-    for owner in (text_encoder, getattr(text_encoder, 'bert', None)):
-        getter = getattr(owner, 'get_input_embeddings', None)
-        if callable(getter):
-            return getter()
-    return None
 
 
 @MODELS.register_module()
@@ -80,15 +70,15 @@ class MLMHead(BaseHead):
         self.decoder_bias = None
         self.special_ids = ()
 
-    def bind(self, model):
+    def bind(self, model, name=None):
         """Read the tokenizer's ids and make (or tie) the decoder to the vocabulary."""
-        super().bind(model)
-        name = next((n for n, h in model.heads.items() if h is self), 'mlm')
-        tokenizer = getattr(model.data_preprocessor, 'tokenizer', None)
+        super().bind(model, name)
+        name = self.name
+        tokenizer = model.tokenizer
         if tokenizer is None:
             raise ConfigError('model.data_preprocessor.tokenizer', f"head '{name}' (MLMHead) "
                               'needs a tokenizer, but the data preprocessor has none')
-        if model.text_encoder is None:
+        if not model.has_stream('text'):
             raise ConfigError('model.text_encoder', f"head '{name}' (MLMHead) re-encodes the "
                               'masked text, but the config has no `model.text_encoder`')
         self.vocab_size, self.mask_token_id = tokenizer.vocab_size, tokenizer.mask_token_id
@@ -97,10 +87,9 @@ class MLMHead(BaseHead):
                                  if i is not None)
         rows = self.vocab_size
         if self.tie_weights:
-            embeddings = input_embeddings(model.text_encoder)
+            embeddings = model.text_embeddings()
             if embeddings is None:
-                encoder = type(model.text_encoder).__name__
-                raise ConfigError(f'model.heads.{name}.tie_weights', f'{encoder} has no word '
+                raise ConfigError(f'model.heads.{name}.tie_weights', 'the text encoder has no word '
                                   'embeddings to tie to', 'set tie_weights=False')
             rows, width = embeddings.weight.shape
             if width != self.embed_dims or rows < self.vocab_size:
@@ -116,7 +105,7 @@ class MLMHead(BaseHead):
     def _decoder(self):
         if self.decoder_weight is not None:
             return self.decoder_weight
-        return input_embeddings(self.model.text_encoder).weight          # tied  [V, C]
+        return self.model.text_embeddings().weight                       # tied  [V, C]
 
     # ------------------------------------------------------------------ masking
     def mask_tokens(self, input_ids, attention_mask=None):
@@ -148,10 +137,10 @@ class MLMHead(BaseHead):
 
     def encode_masked(self, feats, masked_ids, attention_mask):
         """Text-side tokens ``[B, L, C]`` of the masked text with this batch's visual features."""
-        text = self.model.text_encoder(input_ids=masked_ids, attention_mask=attention_mask)
-        vision = encoder_features(self.model, feats, 'vision') \
-            if (self.stream == 'fused' or self.model.universal is not None) else None
-        _, text, fused = joint_forward(self.model, vision, text, fuse=self.stream == 'fused')
+        text = self.model.encode('text', dict(text=dict(input_ids=masked_ids,
+                                                        attention_mask=attention_mask)))
+        vision = self.model.encoder_features(feats, 'vision')
+        _, text, fused = self.model.pair(vision, text, fuse=self.stream == 'fused')
         if self.stream == 'text':
             return text.tokens
         return fused.tokens[:, -masked_ids.shape[1]:]                   # text side  [B, L, C]

@@ -1,47 +1,10 @@
 """Helpers shared by the heads that decode text through the ``decoder`` slot (``LMHead``,
-``VQAHead``): the build-time check of the tokenizer and the memory, and the framing of texts as
-decoder targets."""
+``VQAHead``): their base class (build-time check of the tokenizer and the memory) and the framing
+of texts as decoder targets."""
 import torch
 
 from mplug_registry.errors import ConfigError
 from mplug_registry.model.base import BaseHead
-from mplug_registry.structures import Features
-from mplug_registry_plugins.decoders.shared_decoder import memory_streams
-
-#: the slot that produces each memory stream
-PRODUCERS = {'fused': 'fusion', 'vision': 'vision_encoder', 'text': 'text_encoder'}
-
-
-def check_decoding_head(head, model):
-    """For ``head.bind``: the model has a tokenizer and fills the slot producing the decoder's
-    memory; returns its memory streams (one-line :class:`ConfigError` naming the key otherwise)."""
-    name = next((n for n, h in model.heads.items() if h is head), type(head).__name__)
-    kind = type(head).__name__
-    if getattr(model.data_preprocessor, 'tokenizer', None) is None:
-        raise ConfigError('model.data_preprocessor.tokenizer', f"head '{name}' ({kind}) needs a "
-                          'tokenizer, but the data preprocessor has none')
-    streams = memory_streams(model.decoder.memory_stream)
-    for part in streams:
-        slot = PRODUCERS.get(part)
-        if slot is not None and getattr(model, slot) is None:
-            raise ConfigError(f'model.{slot}', f"head '{name}' ({kind}) decodes from {part} "
-                              f"features (the decoder's memory_stream), but the config has no "
-                              f'`model.{slot}`')
-    return streams
-
-
-def decoder_and_memory(head, feats):
-    """The decoder of the batch and its memory :class:`Features` (``decoder.memory_stream``;
-    several streams are concatenated along the tokens, with their masks)."""
-    decoder = feats.decoder if feats.decoder is not None else head.model.decoder
-    parts = [feats.require(p, type(head).__name__) for p in memory_streams(decoder.memory_stream)]
-    if len(parts) == 1:
-        return decoder, parts[0]
-    masks = None
-    if any(p.mask is not None for p in parts):
-        masks = torch.cat([(p.mask if p.mask is not None else
-                            p.tokens.new_ones(p.tokens.shape[:2])).long() for p in parts], dim=1)
-    return decoder, Features(tokens=torch.cat([p.tokens for p in parts], dim=1), mask=masks)
 
 
 def frame_texts(tokenizer, texts, decoder, device, max_length):
@@ -76,11 +39,19 @@ def with_bos(ids, mask, decoder):
 class DecodingHead(BaseHead):
     """Base of the heads that produce text through the shared decoder (``LMHead``, ``VQAHead``)."""
 
-    def bind(self, model):
-        """Check, at build time, the tokenizer and the slot producing the decoder's memory."""
-        super().bind(model)
-        self.requires = ('decoder', *check_decoding_head(self, model))
+    def bind(self, model, name=None):
+        """Check, at build time, the tokenizer and the slots producing the decoder's memory."""
+        super().bind(model, name)
+        if model.tokenizer is None:
+            raise ConfigError('model.data_preprocessor.tokenizer', f"head '{self.name}' "
+                              f'({type(self).__name__}) needs a tokenizer, but the data '
+                              'preprocessor has none')
+        self.requires = ('decoder', *model.memory_streams(self))
 
     @property
     def tokenizer(self):
-        return self.model.data_preprocessor.tokenizer
+        return self.model.tokenizer
+
+    def decoder_and_memory(self, feats):
+        """The decoder of the batch and its memory :class:`Features` (joined streams)."""
+        return self.model.decoder_memory(feats, type(self).__name__)

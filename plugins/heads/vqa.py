@@ -20,8 +20,7 @@ import os
 import torch
 
 from mplug_registry.registry import MODELS
-from mplug_registry_plugins.heads.text_targets import (DecodingHead, decoder_and_memory,
-                                                       frame_texts, with_bos)
+from mplug_registry_plugins.heads.text_targets import DecodingHead, frame_texts, with_bos
 
 INFERENCE = ('generate', 'rank')
 
@@ -111,7 +110,7 @@ class VQAHead(DecodingHead):
         answers, so each answer row reads a copy of its question's fused memory (as ALBEF's
         ``tile``); the memory is small next to the ``[rows, L, vocab]`` logits that padding every
         question to the same number of answers would add."""
-        decoder, memory = decoder_and_memory(self, feats)
+        decoder, memory = self.decoder_and_memory(feats)
         device = memory.tokens.device
         texts, weights, owner = [], [], []
         for b, sample in enumerate(data_samples):
@@ -131,7 +130,7 @@ class VQAHead(DecodingHead):
 
     # ------------------------------------------------------------------ predict
     def predict(self, feats, data_samples):
-        decoder, memory = decoder_and_memory(self, feats)
+        decoder, memory = self.decoder_and_memory(feats)
         if self.inference == 'rank':
             answers = self.rank_answers(decoder, memory)
         else:

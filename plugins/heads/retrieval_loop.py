@@ -31,23 +31,46 @@ Config::
     test_cfg = dict(type='RetrievalTestLoop', k_test=16)
 
 Runs in one process (every image and text is scored there; a distributed run raises).
+
+The loops know no head class: they take the model's first head that can embed
+(:class:`Embedder`, e.g. ``ITCHead``) and the first that can score fused pairs
+(:class:`PairScorer`, e.g. ``ITMHead``), and run the slots through the composed model's data-flow
+API (``model.unimodal``, ``model.pair``).
 """
+from typing import Protocol, runtime_checkable
+
 import torch
 import torch.distributed as dist
 from mmengine.runner import TestLoop, ValLoop
 
+from mplug_registry.model.flow import cat_rows, select_rows
 from mplug_registry.registry import LOOPS
 from mplug_registry.structures import Features
-from mplug_registry_plugins.heads.contrastive import ITCHead
-from mplug_registry_plugins.heads.matching import ITMHead
-from mplug_registry_plugins.heads.pairs import cat_rows, joint_forward, select_rows
 
 #: score of the candidates outside a query's ITC top-k (ALBEF: -100); below any ITM log-odds
 NOT_RERANKED = -1e4
 
 
-def _find_head(model, cls):
-    return next((h for h in model.heads.values() if isinstance(h, cls)), None)
+@runtime_checkable
+class Embedder(Protocol):
+    """A head giving the first stage: unit embeddings ``[B, D]`` of one modality and the scale
+    ``1 / tau`` that turns their cosine similarity into its trained logit."""
+
+    def embed(self, feats, stream): ...
+
+    def logit_scale(self): ...
+
+
+@runtime_checkable
+class PairScorer(Protocol):
+    """A head giving the second stage: log-odds ``[R]`` that fused pairs match."""
+
+    def score_pairs(self, fused): ...
+
+
+def _find_head(model, protocol):
+    found = model.find_head(lambda h: isinstance(h, protocol))
+    return None if found is None else found[1]
 
 
 def _detach(feats):
@@ -70,29 +93,25 @@ def _pad_cat(feats):
 
 
 @torch.no_grad()
-def encode_unimodal(model, stream, **inputs):
-    """Encoder features (kept for fusion) and ITC embedding ``[B, D]`` of one modality.
+def encode_unimodal(model, stream, inputs):
+    """Encoder features (kept for fusion) and ITC embedding ``[B, D]`` of one modality
+    (``inputs``: the preprocessed ``{'images': ...}`` or ``{'text': {ids, mask}}``).
 
     With universal layers the ITC embedding is taken from the universal output of that modality
     alone, which is what ``Features.unimodal`` holds when both modalities are given.
     """
-    if stream == 'vision':
-        enc = model.vision_encoder(inputs['images'])
-        uni = model.universal(enc, None)[0] if model.universal is not None else enc
-    else:
-        enc = model.text_encoder(**inputs)
-        uni = model.universal(None, enc)[1] if model.universal is not None else enc
-    return _detach(enc), _find_head(model, ITCHead).embed(uni, stream)
+    enc, uni = model.unimodal(stream, inputs)
+    return _detach(enc), _find_head(model, Embedder).embed(uni, stream)
 
 
 @torch.no_grad()
 def itm_scores(model, vision, text, image_rows, text_rows, batch_size=128):
     """ITM log-odds ``[R]`` of the pairs ``(image_rows[r], text_rows[r])`` (encoder features)."""
-    itm = _find_head(model, ITMHead)
+    itm = _find_head(model, PairScorer)
     out = []
     for start in range(0, len(image_rows), batch_size):
         img, txt = image_rows[start:start + batch_size], text_rows[start:start + batch_size]
-        fused = joint_forward(model, select_rows(vision, img), select_rows(text, txt))[2]
+        fused = model.pair(select_rows(vision, img), select_rows(text, txt))[2]
         out.append(itm.score_pairs(fused))
     return torch.cat(out) if out else vision.tokens.new_zeros(0)
 
@@ -123,19 +142,19 @@ def retrieval_scores(model, images, texts, k_test, text_batch_size=64, itm_batch
     ``k_test = 0``: ITC similarity only (``scores_t2i`` is ``None``: the transpose).
     """
     pre = model.data_preprocessor
-    vis_parts, img_embeds = zip(*(encode_unimodal(model, 'vision', images=x) for x in images))
+    vis_parts, img_embeds = zip(*(encode_unimodal(model, 'vision', dict(images=x)) for x in images))
     txt_parts, txt_embeds = [], []
     for start in range(0, len(texts), text_batch_size):
         tok = pre.tokenizer(list(texts[start:start + text_batch_size]), max_length=pre.max_length)
-        enc, emb = encode_unimodal(model, 'text', **{k: v.to(pre.device) for k, v in tok.items()})
+        enc, emb = encode_unimodal(model, 'text',
+                                   dict(text={k: v.to(pre.device) for k, v in tok.items()}))
         txt_parts.append(enc)
         txt_embeds.append(emb)
     sim = torch.cat(img_embeds) @ torch.cat(txt_embeds).t()                 # [N_img, N_txt]
     if not k_test:
         return sim, None, sim
     vision, text = cat_rows(*vis_parts), _pad_cat(txt_parts)
-    itc = _find_head(model, ITCHead)
-    scale = 1.0 / float(itc.temp.clamp(*itc.temperature_range))           # ITC logit = sim / tau
+    scale = _find_head(model, Embedder).logit_scale()                     # ITC logit = sim / tau
     i2t = rerank(model, sim, vision, text, k_test, False, itm_batch_size, scale)
     t2i = rerank(model, sim.t(), vision, text, k_test, True, itm_batch_size, scale)
     return i2t, t2i, sim
@@ -167,9 +186,10 @@ class RetrievalLoopMixin:
         if dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1:
             raise RuntimeError(f'{type(self).__name__} scores the whole split in one process; '
                                'run the evaluation without a distributed launcher')
-        if _find_head(model, ITCHead) is None:
+        if _find_head(model, Embedder) is None:
             raise ValueError(f'{type(self).__name__} needs a model with an ITCHead')
-        if self.k_test and (_find_head(model, ITMHead) is None or model.fusion is None):
+        if self.k_test and (_find_head(model, PairScorer) is None
+                            or not model.has_stream('fused')):
             raise ValueError(f'{type(self).__name__}: k_test={self.k_test} re-ranks with ITM, but '
                              'the model has no ITMHead or fusion (set k_test=0 for ITC only)')
 
