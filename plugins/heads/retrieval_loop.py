@@ -15,8 +15,8 @@ score every image against every text of the split in two stages:
 (the ITC logit over its learnt temperature ``tau`` is ``log p_itc`` up to a per-query constant),
 a product of experts. ALBEF and BLIP add the bare cosine (``score + topk_sim``), which puts the
 first stage on a scale about ``1 / tau`` (~100x) smaller than the one it was trained with, so
-a weak ITM head overrides it: on the shapes set after 3 epochs that sum gave mean R@1 0.34
-against 0.40 for ITC alone, the log-score sum 0.405 (``retrieval/itc_*`` report the first stage).
+a weak ITM head overrides it (measured on the shapes set: docs/results.md; ``retrieval/itc_*``
+report the first stage).
 
 The loops write, per image data sample, what
 :class:`~mplug_registry_plugins.metrics.retrieval.RetrievalRecall` reads: ``pred_scores`` (the
