@@ -2,7 +2,7 @@
 import inspect
 import re
 
-from .errors import ConfigError, DataPathError, MplugRegistryError, close_match
+from .errors import ConfigError, DataPathError, MplugRegistryError, UnknownTypeError, close_match
 
 _UNEXPECTED = re.compile(r"unexpected keyword argument '(\w+)'")
 _MISSING = re.compile(r"missing \d+ required positional argument[s]?: (.+)$")
@@ -16,6 +16,34 @@ def constructor_params(cls):
         return {}
     return {n: p.default for n, p in sig.parameters.items()
             if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)}
+
+
+def get_registered(registry, type_name, key):
+    """``type_name`` looked up as MMEngine builds it from ``registry`` (any MMEngine registry: the
+    registry and its ancestors, or the registry of a ``scope.`` prefix), else a one-line
+    :class:`UnknownTypeError` naming ``key`` with the closest name of that search."""
+    if not isinstance(type_name, str):
+        if isinstance(type_name, type) or callable(type_name):
+            return type_name
+        raise ConfigError(key, f'`type` must be a registered name, got {type_name!r}')
+    obj = registry.get(type_name)
+    if obj is not None:
+        return obj
+    scope, _ = registry.split_scope_key(type_name)
+    if scope is None:
+        home, prefix = registry, ''
+    elif scope == registry.scope:
+        home, prefix = registry, f'{scope}.'
+    else:
+        home, prefix = registry._get_root_registry()._search_child(scope), f'{scope}.'
+    if home is None:
+        raise UnknownTypeError(key, type_name, registry.name, [], hint=(
+            f"no '{scope}' registry is loaded and no importable object has that name"))
+    known, node = [], home
+    while node is not None:  # MMEngine looks further up, except for the registry's own scope
+        known += [prefix + name for name in node.module_dict]
+        node = None if scope == registry.scope else node.parent
+    raise UnknownTypeError(key, type_name, registry.name, known)
 
 
 def check_arguments(cls, args, key):

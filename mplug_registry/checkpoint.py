@@ -44,20 +44,75 @@ def allow_mmengine_checkpoints():
     return True
 
 
-def load_local_state_dict(path, map_location='cpu'):
-    """A state dict from a local file (``state_dict``/``model`` entries unwrapped); never downloads."""
+def _is_remote(path):
+    """Whether MMEngine loads ``path`` through a URL-like backend (``https://``, ``s3://``, ...)."""
+    return '://' in str(path) or str(path).startswith('pavi:')
+
+
+def check_checkpoint_file(path, key='checkpoint', purpose=''):
+    """Fail in one line naming the file, before anything is built, when the local ``path`` is no
+    PyTorch checkpoint. ``torch.save`` writes a zip archive holding ``data.pkl`` (before torch 1.6:
+    a pickle); a directory (a DeepSpeed checkpoint) or a URL is left to its loader. ``purpose``
+    ends the message when the file is missing (``' to resume from'``)."""
+    import os
+    import zipfile
+
+    from .errors import ConfigError
+    path = str(path)
+    if _is_remote(path) or os.path.isdir(path):
+        return
+    if not os.path.isfile(path):
+        raise ConfigError(key, f"no checkpoint file at '{path}'{purpose}")
+    if zipfile.is_zipfile(path):
+        try:
+            with zipfile.ZipFile(path) as archive:
+                names = archive.namelist()
+        except (zipfile.BadZipFile, OSError):
+            names = []
+        if any(n == 'data.pkl' or n.endswith('/data.pkl') for n in names):
+            return
+        what = 'a zip archive that torch.save did not write'
+    else:
+        with open(path, 'rb') as f:
+            head = f.read(2)
+        if len(head) == 2 and head[0] == 0x80 and 2 <= head[1] <= 5:  # a pickle (torch < 1.6)
+            return
+        what = 'an empty file' if not head else 'a damaged or cut zip archive' \
+            if head == b'PK' else 'neither the zip archive of torch.save nor a pickle'
+    raise ConfigError(key, f"not a PyTorch checkpoint: '{path}'", what)
+
+
+def _load_failure(err):
+    """One line on why ``torch.load`` failed: a damaged archive, or (from torch's several-line
+    weights-only message) the object it refuses to build."""
+    lines = [line.strip() for line in str(err).splitlines() if line.strip()]
+    refused = next((line for line in lines if 'WeightsUnpickler error:' in line), None)
+    if refused:
+        return 'weights-only loading refused it: ' + refused.split('error:', 1)[1].strip() \
+            .split('. ')[0].rstrip('.')
+    return (lines[0] if lines else type(err).__name__)[:200]
+
+
+def load_local_state_dict(path, map_location='cpu', key='pretrained'):
+    """A state dict from a local file (``state_dict``/``model`` entries unwrapped); never downloads.
+    A missing or unreadable file is a one-line ConfigError naming ``key``."""
     import os
 
     import torch
     from .errors import ConfigError
     if not os.path.isfile(path):
-        raise ConfigError('pretrained', f"no checkpoint file at '{path}'",
+        raise ConfigError(key, f"no checkpoint file at '{path}'",
                           'weights are loaded from local paths only')
+    check_checkpoint_file(path, key)
     allow_mmengine_checkpoints()
-    obj = torch.load(path, map_location=map_location, weights_only=True)
-    for key in ('state_dict', 'model', 'module'):
-        if isinstance(obj, dict) and isinstance(obj.get(key), dict):
-            obj = obj[key]
+    try:
+        obj = torch.load(path, map_location=map_location, weights_only=True)
+    except (pickle.UnpicklingError, EOFError, RuntimeError, ValueError) as err:
+        raise ConfigError(key, f"not a loadable PyTorch checkpoint: '{path}'",
+                          _load_failure(err)) from err
+    for entry in ('state_dict', 'model', 'module'):
+        if isinstance(obj, dict) and isinstance(obj.get(entry), dict):
+            obj = obj[entry]
     return obj
 
 
@@ -150,7 +205,10 @@ def check_checkpoint(model, path):
         return []
     model = getattr(model, 'module', model)
     model_sd = model.state_dict()
-    ckpt_sd = load_local_state_dict(path)
+    ckpt_sd = load_local_state_dict(path, key='checkpoint')
+    if not isinstance(ckpt_sd, dict):
+        raise ConfigError('checkpoint', f"'{path}' holds a {type(ckpt_sd).__name__}, not a state "
+                          'dict', 'save one with torch.save(model.state_dict(), path)')
     report = compare_state_dicts(model_sd, ckpt_sd)
     mismatched = [(slot, m) for slot, e in report.items() for m in e['mismatched']]
     if mismatched:

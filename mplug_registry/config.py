@@ -1,6 +1,8 @@
 """Config files: ``PLUGIN::path`` resolution, loading with ``--cfg-options``, static checks."""
 import os
+import reprlib
 
+from .checks import check_positive
 from .errors import ConfigError, DataPathError, close_match
 
 #: config sections whose ``type`` is checked against a registry before anything is built
@@ -10,6 +12,55 @@ _SECTIONS = {
     'test_dataloader.dataset': 'dataset',
     'val_evaluator': 'metric', 'test_evaluator': 'metric',
 }
+_LOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
+_DICT, _LIST, _EITHER = (dict, ), (list, tuple), (dict, list, tuple)
+#: the container each well-known key must hold, with an example for the message; ``*`` is any
+#: name in a dict. Parents come before their children, so the outermost wrong key is named.
+_FORMS = [
+    ('model', _DICT, "model=dict(type='ComposedModel', ...)"),
+    ('model.heads', _DICT, "heads=dict(cls=dict(type='ClassificationHead', ...))"),
+    *[row for loader in _LOADERS for row in (
+        (loader, _DICT, f"{loader}=dict(batch_size=32, sampler=dict(type='DefaultSampler'), "
+                        'dataset=dict(...))'),
+        (f'{loader}.dataset', _DICT, "dataset=dict(type='DigitsDataset', pipeline=[...])"),
+        (f'{loader}.sampler', _DICT, "sampler=dict(type='DefaultSampler', shuffle=True)"),
+        (f'{loader}.batch_sampler', _DICT, "batch_sampler=dict(type='AspectRatioBatchSampler')"),
+        (f'{loader}.collate_fn', _DICT, "collate_fn=dict(type='pseudo_collate')"),
+        (f'{loader}.worker_init_fn', _DICT, "worker_init_fn=dict(type='worker_init_fn')"))],
+    ('train_cfg', _DICT, "train_cfg=dict(type='EpochBasedTrainLoop', max_epochs=10)"),
+    ('val_cfg', _DICT, "val_cfg=dict(type='ValLoop')"),
+    ('test_cfg', _DICT, "test_cfg=dict(type='TestLoop')"),
+    ('val_evaluator', _EITHER, "val_evaluator=dict(type='Accuracy') or [dict(...), dict(...)]"),
+    ('test_evaluator', _EITHER, "test_evaluator=dict(type='Accuracy') or [dict(...), dict(...)]"),
+    ('optim_wrapper', _DICT,
+     "optim_wrapper=dict(type='OptimWrapper', optimizer=dict(type='AdamW', lr=1e-3))"),
+    ('optim_wrapper.optimizer', _DICT, "optimizer=dict(type='AdamW', lr=1e-3)"),
+    ('optim_wrapper.paramwise_cfg', _DICT, 'paramwise_cfg=dict(norm_decay_mult=0.0)'),
+    ('optim_wrapper.clip_grad', _DICT, 'clip_grad=dict(max_norm=5.0)'),
+    ('param_scheduler', _EITHER,
+     "param_scheduler=[dict(type='LinearLR', ...), dict(type='CosineAnnealingLR', ...)]"),
+    ('default_hooks', _DICT, "default_hooks=dict(checkpoint=dict(type='CheckpointHook'))"),
+    ('default_hooks.*', _DICT, "checkpoint=dict(type='CheckpointHook', interval=1), or None to "
+                               'turn the hook off'),
+    ('custom_hooks', _LIST, "custom_hooks=[dict(type='EMAHook')]"),
+    ('visualizer', _DICT, "visualizer=dict(type='Visualizer', vis_backends=[...])"),
+    ('visualizer.vis_backends', _EITHER, "vis_backends=[dict(type='LocalVisBackend')]"),
+    ('log_processor', _DICT, 'log_processor=dict(window_size=10, by_epoch=True)'),
+    ('env_cfg', _DICT, "env_cfg=dict(dist_cfg=dict(backend='gloo'))"),
+    ('randomness', _DICT, 'randomness=dict(seed=0)'),
+    ('strategy', _DICT, "strategy=dict(type='DeepSpeedStrategy', ...)"),
+    ('model_wrapper_cfg', _DICT, "model_wrapper_cfg=dict(type='MMDistributedDataParallel')"),
+    ('auto_scale_lr', _DICT, 'auto_scale_lr=dict(base_batch_size=256)'),
+    ('data_preprocessor', _DICT, "data_preprocessor=dict(type='...')"),
+]
+#: the lists in a dataset config, checked in every dataset (a wrapper's inner ones too)
+_DATASET_FORMS = [
+    ('pipeline', _LIST,
+     "pipeline=[dict(type='ImageResize', size=32), dict(type='PackMultimodalInputs')]"),
+    ('datasets', _LIST, 'datasets=[dict(type=...), dict(type=...)]'),
+]
+#: values a config file can write; anything else is a built object and left to the runner
+_LITERALS = (dict, list, tuple, str, int, float)
 
 
 def resolve_config_path(path):
@@ -41,10 +92,16 @@ def load_config(path, cfg_options=None):
     path = resolve_config_path(path)
     try:
         cfg = Config.fromfile(path)
-    except (SyntaxError, FileNotFoundError, KeyError, NameError, ImportError) as err:
+    except (SyntaxError, FileNotFoundError, KeyError, NameError, ImportError, TypeError) as err:
+        # TypeError: also a child config's dict merged onto a list of its _base_ (or the reverse)
         raise ConfigError('config', f"cannot load '{path}': {type(err).__name__}: {err}") from err
     if cfg_options:
-        cfg.merge_from_dict(cfg_options)
+        try:
+            cfg.merge_from_dict(cfg_options)
+        except (KeyError, TypeError, IndexError) as err:  # e.g. a name used as a list index
+            raise ConfigError('--cfg-options', f'cannot apply them: {type(err).__name__}: {err}',
+                              'a list item is named by its index, e.g. '
+                              'train_dataloader.dataset.pipeline.0.size=32') from err
     cfg.setdefault('default_scope', 'mplug_registry')
     return cfg
 
@@ -61,10 +118,13 @@ def _get(cfg, dotted):
 def check_config(cfg, missing_data=None):
     """Check a config before anything is built; each problem is a one-line ConfigError naming the key.
 
-    Checked: the ``type`` of the model, datasets (and their pipeline transforms), evaluators and the
-    optimizer; the arguments of datasets, transforms and metrics (unknown names, values through the
-    classes' ``check_args``); annotation files and data roots exist; sizes, counts and the learning
-    rate are positive. The model itself is checked when it is built (:class:`ComposedModel`).
+    Checked: the well-known keys hold a dict or a list as the runner reads them (:data:`_FORMS`);
+    the ``type`` of the model, datasets (and their pipeline transforms), evaluators and of what else
+    a runner builds (hooks, optimizer, optim wrapper, schedulers, samplers, collate functions,
+    visualizer; loops, log processor and strategy in :func:`.runtime.check_runner_config`), each in
+    the registry MMEngine will use; the arguments of datasets, transforms and metrics (unknown
+    names, values through the classes' ``check_args``); annotation files and data roots exist;
+    sizes, counts and the learning rate are positive. The model itself is checked when it is built (:class:`ComposedModel`).
 
     Missing data raises :class:`DataPathError`; with a list as ``missing_data`` those errors are
     appended to it instead and the check goes on (for tools that do not read the data: ``check``,
@@ -73,15 +133,20 @@ def check_config(cfg, missing_data=None):
     from .registry import ALL
     if hasattr(cfg, 'to_dict'):  # an mmengine Config
         cfg = cfg.to_dict()
+    _check_forms(cfg)
     registries = {'model': ALL['model'], 'dataset': ALL['dataset'], 'metric': ALL['metric']}
     for key, reg_name in _SECTIONS.items():
         node = _get(cfg, key)
         if node is None:
             continue
-        for i, item in enumerate(node if isinstance(node, list) else [node]):
-            item_key = f'{key}[{i}]' if isinstance(node, list) else key
+        many = isinstance(node, (list, tuple))
+        for i, item in enumerate(node if many else [node]):
+            item_key = f'{key}[{i}]' if many else key
             if reg_name == 'dataset':
                 _check_dataset(item, item_key, registries['dataset'], missing_data)
+            elif reg_name == 'metric' and not many and isinstance(item, dict) \
+                    and 'metrics' in item:
+                _check_evaluator(item, item_key, registries['metric'], _scope(cfg))
             else:
                 _check_type(item, item_key, registries[reg_name], check_args=reg_name != 'model')
     for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
@@ -92,15 +157,10 @@ def check_config(cfg, missing_data=None):
             _positive_anywhere(loader.get('dataset'), 'num_frames', f'{key}.dataset')
     for key in ('max_epochs', 'max_iters', 'val_interval'):
         _positive(_get(cfg, 'train_cfg') or {}, key, 'train_cfg')
-    optimizer = _get(cfg, 'optim_wrapper.optimizer')
-    if isinstance(optimizer, dict):
-        if isinstance(optimizer.get('type'), str):
-            from mmengine.registry import OPTIMIZERS
-            _check_external(optimizer['type'], 'optim_wrapper.optimizer.type', OPTIMIZERS)
-        lr = optimizer.get('lr')
-        if lr is not None and (isinstance(lr, bool) or not isinstance(lr, (int, float))
-                               or lr <= 0):
-            raise ConfigError('optim_wrapper.optimizer.lr', f'must be a positive number, got {lr!r}')
+    check_runner_types(cfg, set(_RUNNER_REGISTRIES) - set(RUNNER_ONLY))
+    if _get(cfg, 'optim_wrapper.optimizer.lr') is not None:
+        _positive(_get(cfg, 'optim_wrapper.optimizer'), 'lr', 'optim_wrapper.optimizer',
+                  integer=False)
 
 
 def _check_dataset(item, key, registry, missing_data):
@@ -116,6 +176,8 @@ def _check_dataset(item, key, registry, missing_data):
         if missing_data is None:
             raise
         missing_data.append(err)
+    for name, forms, example in _DATASET_FORMS:
+        _check_form(item.get(name), f'{key}.{name}', forms, example)
     for j, t in enumerate(item.get('pipeline', []) or []):
         _check_type(t, f'{key}.pipeline[{j}]', ALL['transform'])
     inner = item.get('datasets')
@@ -126,15 +188,14 @@ def _check_dataset(item, key, registry, missing_data):
         _check_dataset(item['dataset'], f'{key}.dataset', registry, missing_data)
 
 
-def _positive(node, name, key, allow_zero=False):
+def _positive(node, name, key, integer=True, allow_zero=False):
+    """``node[name]``, when there, passes :func:`check_positive`; else a ConfigError naming it."""
     if name not in node:
         return
-    value = node[name]
-    ok = isinstance(value, int) and not isinstance(value, bool) and (
-        value >= 0 if allow_zero else value > 0)
-    if not ok:
-        raise ConfigError(f'{key}.{name}', f"must be a {'non-negative' if allow_zero else 'positive'}"
-                          f' integer, got {value!r}')
+    try:
+        check_positive(name, node[name], integer=integer, allow_zero=allow_zero)
+    except ValueError as err:  # "{name} must be ...": the key replaces the bare name
+        raise ConfigError(f'{key}.{name}', str(err)[len(name) + 1:]) from None
 
 
 def _positive_anywhere(node, name, key):
@@ -161,24 +222,199 @@ def _check_paths(dataset, key):
             raise DataPathError(f'{key}.ann_file', f"no annotation file '{path}'")
 
 
-def _check_external(type_name, key, registry):
-    if registry.get(type_name) is None:
-        known = list(registry.module_dict)
-        match = close_match(type_name, known)
-        raise ConfigError(key, f"unknown type '{type_name}' in the {registry.name} registry",
-                          f"did you mean '{match}'?" if match else None)
-
-
 def _check_type(item, key, registry, check_args=True):
-    from .builder import check_arguments
+    from .builder import check_arguments, get_registered
     if not isinstance(item, dict):
-        raise ConfigError(key, f'must be a dict with a `type`, got {type(item).__name__}')
+        raise ConfigError(key, f'must be a dict with a `type`, got {_describe(item)}')
     if 'type' not in item:
         raise ConfigError(key, 'has no `type`')
     if isinstance(item['type'], str):
-        cls = registry.get_checked(item['type'], f'{key}.type')
+        cls = get_registered(registry, item['type'], f'{key}.type')
         if check_args and '.' not in item['type']:
             check_arguments(cls, {k: v for k, v in item.items() if k != 'type'}, key)
+
+
+def _describe(value):
+    """``a dict`` / ``a list`` / the (shortened) repr of a scalar, for messages."""
+    if isinstance(value, dict):
+        return 'a dict'
+    if isinstance(value, (list, tuple)):
+        return f"a {'tuple' if isinstance(value, tuple) else 'list'}"
+    return reprlib.repr(value)
+
+
+def _check_form(value, key, forms, example=None):
+    """``value`` is one of ``forms`` (dict / list); unset values and built objects pass."""
+    if value is None or not isinstance(value, _LITERALS) or isinstance(value, forms):
+        return
+    form = ' or a '.join('list' if f is list else 'dict' for f in forms if f is not tuple)
+    raise ConfigError(key, f'must be a {form}, got {_describe(value)}',
+                      f'e.g. {example}' if example else None)
+
+
+def _matches(node, pattern, prefix=''):
+    """``(dotted key, value)`` of each key of ``node`` that ``pattern`` names (``*``: any name)."""
+    head, _, rest = pattern.partition('.')
+    if not isinstance(node, dict):
+        return
+    for name in (list(node) if head == '*' else [head] if head in node else []):
+        if rest:
+            yield from _matches(node[name], rest, f'{prefix}{name}.')
+        else:
+            yield f'{prefix}{name}', node[name]
+
+
+def _check_forms(cfg):
+    """Every key of :data:`_FORMS` holds the container the runner reads there."""
+    for pattern, forms, example in _FORMS:
+        for key, value in _matches(cfg, pattern):
+            _check_form(value, key, forms, example)
+
+
+#: MMEngine's root registries a runner builds from besides models, datasets, transforms, metrics
+_RUNNER_REGISTRIES = ('DATA_SAMPLERS', 'FUNCTIONS', 'LOOPS', 'OPTIMIZERS', 'OPTIM_WRAPPERS',
+                      'OPTIM_WRAPPER_CONSTRUCTORS', 'PARAM_SCHEDULERS', 'HOOKS', 'VISUALIZERS',
+                      'VISBACKENDS', 'LOG_PROCESSORS', 'STRATEGIES', 'MODEL_WRAPPERS', 'EVALUATOR')
+#: filled only by importing ``mmengine.runner``, which imports deepspeed and transformers (seconds):
+#: checked where a runner is built anyway (:func:`mplug_registry.runtime.check_runner_config`)
+RUNNER_ONLY = ('LOOPS', 'LOG_PROCESSORS', 'STRATEGIES')
+
+
+def _scope(cfg):
+    """The config's ``default_scope``, ours when unset (as :func:`load_config` sets it)."""
+    return cfg.get('default_scope', 'mplug_registry')
+
+
+def _runner_registries(scope):
+    """``{root name: registry}``: each root of :data:`_RUNNER_REGISTRIES`, or its child of
+    ``scope`` (the config's ``default_scope``) where there is one, as ``Registry.build`` picks."""
+    import importlib
+
+    import mmengine.registry as roots
+
+    from . import registry  # noqa: F401  our children of these roots
+    from ._mmengine import import_mmengine_model
+    import_mmengine_model()  # MMEngine's optimizers, without importing transformers
+    import mmengine.dataset  # noqa: F401  samplers, collate functions
+    import mmengine.evaluator  # noqa: F401
+    import mmengine.hooks  # noqa: F401
+    import mmengine.visualization  # noqa: F401
+    if scope:
+        try:
+            importlib.import_module(f'{scope}.registry')
+        except (ImportError, AttributeError):
+            pass
+    return {name: (getattr(roots, name)._search_child(scope) if scope else None)
+            or getattr(roots, name) for name in _RUNNER_REGISTRIES}
+
+
+def _typed(node, key, root, required=True):
+    """``(type, key of the type, root)`` of a component config, nothing when it is unset, built, or
+    has no optional ``type``; a one-line error for one that is no dict or lacks a required type."""
+    if node is None or not isinstance(node, _LITERALS):
+        return
+    if not isinstance(node, dict):
+        raise ConfigError(key, f'must be a dict with a `type`, got {_describe(node)}')
+    if 'type' in node:
+        yield node['type'], f'{key}.type', root
+    elif required:
+        raise ConfigError(key, 'has no `type`')
+
+
+def _runner_components(cfg):
+    """``(type, key, root registry name)`` of each component a runner builds from config besides
+    the model, datasets, transforms and metrics."""
+    for loader in _LOADERS:
+        node = cfg.get(loader)
+        if isinstance(node, dict):
+            for name, root in (('sampler', 'DATA_SAMPLERS'), ('batch_sampler', 'DATA_SAMPLERS'),
+                               ('collate_fn', 'FUNCTIONS'), ('worker_init_fn', 'FUNCTIONS')):
+                yield from _typed(node.get(name), f'{loader}.{name}', root, True)
+    train = cfg.get('train_cfg')
+    if isinstance(train, dict) and ('type' in train) == ('by_epoch' in train):
+        raise ConfigError('train_cfg', 'must have one of `type` and `by_epoch`, it has '
+                          f"{'both' if 'type' in train else 'neither'}",
+                          "e.g. train_cfg=dict(type='EpochBasedTrainLoop', max_epochs=10)")
+    for loop in ('train_cfg', 'val_cfg', 'test_cfg'):
+        yield from _typed(cfg.get(loop), loop, 'LOOPS', False)
+    wrapper = cfg.get('optim_wrapper')
+    if isinstance(wrapper, dict):
+        # one wrapper with its optimizer, or (with a constructor) one per named optimizer
+        wrappers = [('optim_wrapper', wrapper)] if 'optimizer' in wrapper else [
+            (f'optim_wrapper.{name}', w) for name, w in wrapper.items()
+            if isinstance(w, dict) and 'optimizer' in w]
+        for key, w in wrappers:
+            yield from _typed(w, key, 'OPTIM_WRAPPERS', False)
+            yield from _typed(w.get('optimizer'), f'{key}.optimizer', 'OPTIMIZERS', True)
+        if wrapper.get('constructor') is not None:
+            yield wrapper['constructor'], 'optim_wrapper.constructor', 'OPTIM_WRAPPER_CONSTRUCTORS'
+    yield from _each_scheduler(cfg.get('param_scheduler'))
+    hooks = cfg.get('default_hooks')
+    for name, hook in (hooks.items() if isinstance(hooks, dict) else ()):
+        yield from _typed(hook, f'default_hooks.{name}', 'HOOKS', True)
+    custom = cfg.get('custom_hooks')
+    for i, hook in enumerate(custom if isinstance(custom, (list, tuple)) else ()):
+        yield from _typed(hook, f'custom_hooks[{i}]', 'HOOKS', True)
+    visualizer = cfg.get('visualizer')
+    yield from _typed(visualizer, 'visualizer', 'VISUALIZERS', True)
+    backends = visualizer.get('vis_backends') if isinstance(visualizer, dict) else None
+    if isinstance(backends, (list, tuple)):
+        for i, backend in enumerate(backends):
+            yield from _typed(backend, f'visualizer.vis_backends[{i}]', 'VISBACKENDS', True)
+    else:
+        yield from _typed(backends, 'visualizer.vis_backends', 'VISBACKENDS', True)
+    yield from _typed(cfg.get('log_processor'), 'log_processor', 'LOG_PROCESSORS', False)
+    yield from _typed(cfg.get('strategy'), 'strategy', 'STRATEGIES', True)
+    yield from _typed(cfg.get('model_wrapper_cfg'), 'model_wrapper_cfg', 'MODEL_WRAPPERS', False)
+
+
+def _each_scheduler(node):
+    """The scheduler configs of ``param_scheduler``: one dict, a list, or (a dict without ``type``)
+    a dict or list per optimizer name."""
+    if isinstance(node, dict) and 'type' not in node:
+        if not all(isinstance(v, (dict, list, tuple)) for v in node.values()):
+            raise ConfigError('param_scheduler', 'has no `type`',
+                              "e.g. param_scheduler=dict(type='CosineAnnealingLR', ...)")
+        groups = [(f'param_scheduler.{name}', group) for name, group in node.items()]
+    else:
+        groups = [('param_scheduler', node)]
+    for key, group in groups:
+        if isinstance(group, (list, tuple)):
+            for i, scheduler in enumerate(group):
+                yield from _typed(scheduler, f'{key}[{i}]', 'PARAM_SCHEDULERS', True)
+        else:
+            yield from _typed(group, key, 'PARAM_SCHEDULERS', True)
+
+
+def check_runner_types(cfg, roots):
+    """Each component of :func:`_runner_components` built from one of the registries ``roots``
+    (names in :data:`_RUNNER_REGISTRIES`) names a registered ``type``, else a one-line error with
+    the closest name. Components' forms are checked whatever ``roots`` is."""
+    from .builder import get_registered
+    lookups = [lookup for lookup in _runner_components(cfg) if lookup[2] in roots]
+    if not lookups:
+        return
+    registries = _runner_registries(_scope(cfg))
+    for type_name, key, root in lookups:
+        if isinstance(type_name, str) and registries[root].get(type_name) is None:
+            import mmengine.runner  # noqa: F401  the rest of MMEngine's (DeepSpeed's wrapper, ...)
+        get_registered(registries[root], type_name, key)
+
+
+def _check_evaluator(item, key, metrics, scope):
+    """A dict with ``metrics``, which MMEngine builds as an ``Evaluator``: its type, its metrics."""
+    from .builder import get_registered
+    evaluators = _runner_registries(scope)['EVALUATOR']
+    type_name = item.get('type', 'Evaluator')
+    if isinstance(type_name, str) and evaluators.get(type_name) is None \
+            and metrics.get(type_name) is not None:
+        raise ConfigError(key, f"a dict with `metrics` is built as an Evaluator, but '{type_name}' "
+                          'is a metric', f"put it in a list: [dict(type='{type_name}', ...)]")
+    get_registered(evaluators, type_name, f'{key}.type')
+    inner = item['metrics']
+    many = isinstance(inner, (list, tuple))
+    for j, metric in enumerate(inner if many else [inner]):
+        _check_type(metric, f'{key}.metrics[{j}]' if many else f'{key}.metrics', metrics)
 
 
 def validate_config(cfg, missing_data=None):

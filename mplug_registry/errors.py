@@ -29,10 +29,10 @@ class DataPathError(ConfigError, FileNotFoundError):
 class UnknownTypeError(ConfigError, KeyError):
     """``type=`` names nothing registered."""
 
-    def __init__(self, key, name, registry_name, known):
+    def __init__(self, key, name, registry_name, known, hint=None):
         match = close_match(name, known)
         hint = f"did you mean '{match}'?" if match else \
-            'run `mplug-registry list` to see the registered names'
+            hint or 'run `mplug-registry list` to see the registered names'
         super().__init__(key, f"unknown type '{name}' in the {registry_name} registry", hint)
 
     def __str__(self):  # KeyError would repr() the message

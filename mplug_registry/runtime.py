@@ -113,6 +113,40 @@ def _adapt_to_deepspeed(cfg, strategy):
     cfg.optim_wrapper = dict(type='DeepSpeedOptimWrapper', **keep)
 
 
+#: what a runner needs all or none of, per stage
+_STAGES = {'train': ('train_dataloader', 'train_cfg', 'optim_wrapper'),
+           'val': ('val_dataloader', 'val_cfg', 'val_evaluator'),
+           'test': ('test_dataloader', 'test_cfg', 'test_evaluator')}
+_LOADER_NEEDS = {'dataset': "dataset=dict(type='DigitsDataset', pipeline=[...])",
+                 'sampler': "sampler=dict(type='DefaultSampler', shuffle=True)"}
+
+
+def check_runner_config(cfg):
+    """What a runner requires of a whole config, one line each instead of its traceback: each
+    stage's settings come all or none, a dataloader has a ``dataset`` and a ``sampler``, and the
+    checkpoint to load or resume from is a PyTorch checkpoint (with ``resume`` and no
+    ``load_from``, MMEngine resumes from the work dir's latest checkpoint or starts afresh); and
+    the types of loops, log processor and strategy, which :func:`check_config` leaves out."""
+    from .checkpoint import check_checkpoint_file
+    from .config import RUNNER_ONLY, check_runner_types
+    check_runner_types(cfg, RUNNER_ONLY)
+    for stage, keys in _STAGES.items():
+        unset = [k for k in keys if cfg.get(k) is None]
+        if 0 < len(unset) < len(keys):
+            given = [k for k in keys if k not in unset]
+            raise ConfigError(unset[0], f"is unset, but {' and '.join(given)} "
+                              f"{'is' if len(given) == 1 else 'are'} set",
+                              f"the {stage} stage needs all of {', '.join(keys)} or none")
+    for key in (keys[0] for keys in _STAGES.values()):
+        loader = cfg.get(key)
+        for name, example in _LOADER_NEEDS.items():
+            if isinstance(loader, dict) and name not in loader:
+                raise ConfigError(key, f'has no `{name}`', f'e.g. {example}')
+    if cfg.get('load_from'):
+        check_checkpoint_file(cfg.get('load_from'), 'load_from',
+                              ' to resume from' if cfg.get('resume') else '')
+
+
 def check_load_from(runner, cfg):
     """Before loading ``load_from`` into a new run: fail clearly on a checkpoint of another
     composition, and report missing/unexpected keys by slot."""
@@ -129,6 +163,7 @@ def build_runner(cfg):
     allow_mmengine_checkpoints()
     use_atomic_local_writes()
     check_config(cfg)
+    check_runner_config(cfg)
     prepare_config(cfg)
     if uses_strategy(cfg):
         from mmengine.runner import FlexibleRunner
