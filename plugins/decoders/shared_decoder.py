@@ -18,6 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from mplug_registry.checks import check_positive
 from mplug_registry.model.base import BaseDecoder, memory_parts
 from mplug_registry.registry import MODELS
 from mplug_registry_plugins.layers import FeedForward, maybe_checkpoint
@@ -144,8 +145,7 @@ class SharedTextDecoder(BaseDecoder):
                  mlp_ratio=4.0, dropout=0.1, attn_dropout=0.1, init_std=0.02, with_cp=False,
                  init_cfg=None):
         super().__init__(init_cfg=init_cfg)
-        if isinstance(init_std, bool) or not isinstance(init_std, (int, float)) or init_std <= 0:
-            raise ValueError(f'init_std must be a positive number, got {init_std!r}')
+        check_positive('init_std', init_std, integer=False)
         if arch not in ARCH_ZOO:
             raise ValueError(f"unknown arch '{arch}', choose from {sorted(ARCH_ZOO)}")
         memory_streams(memory_stream)                       # validates
@@ -156,8 +156,7 @@ class SharedTextDecoder(BaseDecoder):
         sizes = dict(spec, memory_dims=memory_dims, vocab_size=vocab_size,
                      max_position_embeddings=max_position_embeddings)
         for name, value in sizes.items():
-            if not isinstance(value, int) or value < 1:
-                raise ValueError(f'{name} must be a positive integer, got {value!r}')
+            check_positive(name, value)
         for name, value in dict(bos_token_id=bos_token_id, eos_token_id=eos_token_id,
                                 pad_token_id=pad_token_id).items():
             if not 0 <= value < vocab_size:

@@ -13,6 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from mplug_registry.checks import check_positive
 from mplug_registry.model.base import BaseEncoder
 from mplug_registry.registry import MODELS
 from mplug_registry.structures import Features
@@ -202,8 +203,7 @@ class DualVisionEncoder(BaseEncoder):
             if value is not None:
                 spec[name] = value
         for name, value in spec.items():
-            if not isinstance(value, int) or value < 1:
-                raise ValueError(f'{name} must be a positive integer, got {value!r}')
+            check_positive(name, value)
         if spec['image_size'] % spec['patch_size']:
             raise ValueError(f"image_size {spec['image_size']} is not a multiple of "
                              f"patch_size {spec['patch_size']}")

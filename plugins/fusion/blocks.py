@@ -11,6 +11,7 @@ The two layer types of mPLUG §3.2 are built here from the shared attention bloc
 import torch
 from torch import nn
 
+from mplug_registry.checks import check_positive
 from mplug_registry.model.base import BaseFusion
 from mplug_registry.structures import Features
 from mplug_registry_plugins.layers import CrossAttentionBlock, FeedForward, grid_sincos
@@ -105,8 +106,7 @@ class FusionBase(BaseFusion):
         vision_dims = embed_dims if vision_dims is None else vision_dims
         for name, value in dict(embed_dims=embed_dims, vision_dims=vision_dims,
                                 num_heads=num_heads, num_layers=num_layers).items():
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise ValueError(f'{name} must be a positive integer, got {value!r}')
+            check_positive(name, value)
         if embed_dims % num_heads:
             raise ValueError(f'embed_dims={embed_dims} is not divisible by num_heads={num_heads}')
         if not mlp_ratio > 0:

@@ -16,6 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from mplug_registry.checks import check_positive
 from mplug_registry.model.base import BaseHead
 from mplug_registry.model.flow import frozen_copy
 from mplug_registry.registry import MODELS
@@ -76,8 +77,7 @@ class ITCHead(BaseHead):
         super().__init__(init_cfg=init_cfg)
         for name, value in dict(vision_dims=vision_dims, text_dims=text_dims,
                                 embed_dims=embed_dims).items():
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise ValueError(f'{name} must be a positive integer, got {value!r}')
+            check_positive(name, value)
         if not isinstance(queue_size, int) or isinstance(queue_size, bool) or queue_size < 0:
             raise ValueError(f'queue_size must be an integer >= 0, got {queue_size!r}')
         if not 0.0 <= momentum <= 1.0:

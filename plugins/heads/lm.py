@@ -7,6 +7,7 @@ are scored. Prediction decodes with beam search from the same prompt.
 """
 import torch
 
+from mplug_registry.checks import check_positive
 from mplug_registry.registry import MODELS
 from mplug_registry_plugins.heads.text_targets import DecodingHead, frame_texts
 
@@ -44,8 +45,7 @@ class LMHead(DecodingHead):
             raise ValueError(f'label_smoothing must be in [0, 1), got {label_smoothing!r}')
         for name, value in dict(max_length=max_length, num_beams=num_beams,
                                 gen_max_length=gen_max_length).items():
-            if not isinstance(value, int) or value < 1:
-                raise ValueError(f'{name} must be a positive integer, got {value!r}')
+            check_positive(name, value)
         if not isinstance(min_length, int) or not 0 <= min_length <= gen_max_length:
             raise ValueError(f'min_length must be an integer in [0, gen_max_length], got '
                              f'{min_length!r}')

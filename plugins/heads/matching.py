@@ -12,6 +12,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from mplug_registry.checks import check_positive
 from mplug_registry.errors import ConfigError
 from mplug_registry.model.base import BaseHead
 from mplug_registry.registry import MODELS
@@ -67,8 +68,7 @@ class ITMHead(BaseHead):
     def __init__(self, embed_dims=768, hard_negatives=True, id_field=None, temperature=0.07,
                  loss_weight=1.0, init_cfg=None):
         super().__init__(init_cfg=init_cfg)
-        if not isinstance(embed_dims, int) or isinstance(embed_dims, bool) or embed_dims < 1:
-            raise ValueError(f'embed_dims must be a positive integer, got {embed_dims!r}')
+        check_positive('embed_dims', embed_dims)
         if not temperature > 0:
             raise ValueError(f'temperature must be > 0, got {temperature!r}')
         self.in_dims = {'fused': embed_dims}

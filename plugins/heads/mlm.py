@@ -10,6 +10,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from mplug_registry.checks import check_positive
 from mplug_registry.errors import ConfigError
 from mplug_registry.model.base import BaseHead
 from mplug_registry.registry import MODELS
@@ -49,8 +50,7 @@ class MLMHead(BaseHead):
         super().__init__(init_cfg=init_cfg)
         if stream not in ('fused', 'text'):
             raise ValueError(f"stream must be 'fused' or 'text', got {stream!r}")
-        if not isinstance(embed_dims, int) or isinstance(embed_dims, bool) or embed_dims < 1:
-            raise ValueError(f'embed_dims must be a positive integer, got {embed_dims!r}')
+        check_positive('embed_dims', embed_dims)
         if not 0.0 < mask_prob <= 1.0:
             raise ValueError(f'mask_prob must be in (0, 1], got {mask_prob!r}')
         if not (mask_token_prob >= 0 and random_token_prob >= 0

@@ -43,6 +43,7 @@ import torch
 import torch.distributed as dist
 from mmengine.runner import TestLoop, ValLoop
 
+from mplug_registry.checks import check_positive
 from mplug_registry.model.flow import cat_rows, select_rows
 from mplug_registry.registry import LOOPS
 from mplug_registry.structures import Features
@@ -167,8 +168,7 @@ class RetrievalLoopMixin:
     def _setup(self, k_test, text_batch_size, itm_batch_size):
         for name, value in dict(text_batch_size=text_batch_size,
                                 itm_batch_size=itm_batch_size).items():
-            if not isinstance(value, int) or value < 1:
-                raise ValueError(f'{name} must be a positive integer, got {value!r}')
+            check_positive(name, value)
         if not isinstance(k_test, int) or k_test < 0:
             raise ValueError(f'k_test must be an integer >= 0 (0: ITC only), got {k_test!r}')
         self.k_test, self.text_batch_size, self.itm_batch_size = \

@@ -19,6 +19,7 @@ import os
 
 import torch
 
+from mplug_registry.checks import check_positive
 from mplug_registry.registry import MODELS
 from mplug_registry_plugins.heads.text_targets import DecodingHead, frame_texts, with_bos
 
@@ -72,8 +73,7 @@ class VQAHead(DecodingHead):
             raise ValueError("inference='rank' needs answer_list (a json list of answers)")
         for name, value in dict(k_test=k_test, max_length=max_length, num_beams=num_beams,
                                 gen_max_length=gen_max_length, rank_chunk=rank_chunk).items():
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise ValueError(f'{name} must be a positive integer, got {value!r}')
+            check_positive(name, value)
         if not isinstance(min_length, int) or not 0 <= min_length <= gen_max_length:
             raise ValueError(f'min_length must be an integer in [0, gen_max_length], got '
                              f'{min_length!r}')

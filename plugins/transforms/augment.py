@@ -20,6 +20,7 @@ import re
 import numpy as np
 from mmcv.transforms import BaseTransform
 
+from mplug_registry.checks import check_positive
 from mplug_registry.registry import TRANSFORMS
 from mplug_registry_plugins.transforms.image import ImageResize
 
@@ -132,8 +133,7 @@ class RandomResizedCrop(_Seeded, BaseTransform):
             raise ValueError(f'scale must be (min, max) with 0 < min <= max <= 1, got {scale!r}')
         if len(ratio) != 2 or not 0 < ratio[0] <= ratio[1]:
             raise ValueError(f'ratio must be (min, max) with 0 < min <= max, got {ratio!r}')
-        if not isinstance(attempts, int) or attempts < 1:
-            raise ValueError(f'attempts must be a positive integer, got {attempts!r}')
+        check_positive('attempts', attempts)
 
     def _randint(self, lo, hi):
         """Uniform integer in ``[lo, hi]`` (works with both numpy random APIs)."""

@@ -2,6 +2,7 @@
 import torch
 from torch import nn
 
+from mplug_registry.checks import check_positive
 from mplug_registry.model.base import BaseUniversal
 from mplug_registry.registry import MODELS
 from mplug_registry.structures import Features
@@ -68,8 +69,7 @@ class UniversalLayers(BaseUniversal):
         super().__init__(init_cfg=init_cfg)
         for name, value in dict(embed_dims=embed_dims, num_latents=num_latents,
                                 num_layers=num_layers, num_heads=num_heads).items():
-            if not isinstance(value, int) or value < 1:
-                raise ValueError(f'{name} must be a positive integer, got {value!r}')
+            check_positive(name, value)
         vision_dims = vision_dims or embed_dims
         self.embed_dims, self.vision_dims, self.with_cp = embed_dims, vision_dims, with_cp
         self.vision_proj = nn.Linear(vision_dims, embed_dims) \
