@@ -19,15 +19,19 @@ and loops reach the slots only through the data-flow API of :class:`~.flow.DataF
 import inspect
 
 import torch
-from mmengine.model import BaseModel
 
-from ..builder import build_component
-from ..errors import ConfigError, DimensionMismatchError
-from ..kinds import external_kind
-from ..structures import FeatureBundle
-from .base import memory_parts
-from .flow import PRODUCERS, SLOTS, DataFlow
-from .routing import check_task_heads, group_by_task, select
+from .._mmengine import import_mmengine_model
+
+import_mmengine_model()   # before mmengine.model: keeps transformers out of a plain build
+from mmengine.model import BaseModel  # noqa: E402
+
+from ..builder import build_component  # noqa: E402
+from ..errors import ConfigError, DimensionMismatchError  # noqa: E402
+from ..kinds import external_kind  # noqa: E402
+from ..structures import FeatureBundle  # noqa: E402
+from .base import memory_parts  # noqa: E402
+from .flow import PRODUCERS, SLOTS, DataFlow  # noqa: E402
+from .routing import check_task_heads, group_by_task, select  # noqa: E402
 
 __all__ = ['ComposedModel', 'SLOTS', 'count_params']
 
