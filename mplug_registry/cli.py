@@ -1,12 +1,21 @@
-"""``mplug-registry``: list components and plugins, show a component, check or draw a config."""
+"""``mplug-registry``: train, test, infer; list components and plugins, show a component, check or
+draw a config."""
 import argparse
 import contextlib
+import importlib
 import inspect
 import json
 import sys
 
 from .errors import ConfigError, close_match
 from .runtime import user_errors
+
+#: commands run by mplug_registry.commands.<name>.main(argv), imported only when called (torch, ...)
+RUN_COMMANDS = {
+    'train': 'train a model from a config (tools/train.py)',
+    'test': 'evaluate a checkpoint on the test set of a config (tools/test.py)',
+    'infer': 'predict on one image, video or text (tools/infer.py)',
+}
 
 
 def _records(kind=None):
@@ -89,7 +98,9 @@ def _build_model(path):
     """The model of a config; the config's data need not exist yet (listed on stderr if it does not)."""
     from .config import load_config, validate_config
     missing = []
-    model = validate_config(load_config(path), missing_data=missing)
+    # notices of libraries imported by the checks (DeepSpeed's accelerator line) go to stderr
+    with contextlib.redirect_stdout(sys.stderr):
+        model = validate_config(load_config(path), missing_data=missing)
     for err in missing:
         print(f'note: data not found (training and testing need it): {err}', file=sys.stderr)
     return model
@@ -115,8 +126,15 @@ def cmd_graph(args):
 
 
 def main(argv=None):
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv and argv[0] in RUN_COMMANDS:
+        command = importlib.import_module(f'mplug_registry.commands.{argv[0]}')
+        command.main(argv[1:], prog=f'mplug-registry {argv[0]}')
+        return 0
     p = argparse.ArgumentParser(prog='mplug-registry', description=__doc__)
     sub = p.add_subparsers(dest='command', required=True)
+    for name, text in RUN_COMMANDS.items():   # listed in --help; their own parsers take the rest
+        sub.add_parser(name, help=text, add_help=False)
     s = sub.add_parser('list', help='every registered component with kind, plugin, distribution')
     s.add_argument('--kind', help='only this kind (encoder, universal, fusion, decoder, head, '
                    'task, dataset, transform, metric, other)')

@@ -1,7 +1,7 @@
 """The `mplug-registry` command: list, plugins, show, check, graph, and one-line errors."""
 import json
 
-from conftest import ROOT, run_cli
+from conftest import ROOT, run_cli, run_py
 
 CONFIG = str(ROOT / 'configs/image_classification/digits_tiny.py')
 
@@ -75,3 +75,24 @@ def test_composition_graph_edges_follow_the_data_flow():
     assert set(nodes) == {'images', 'vision_encoder', 'universal', 'heads.cls'}
     assert edges == [('images', 'vision_encoder', ''), ('vision_encoder', 'universal', 'vision'),
                      ('universal', 'heads.cls', 'vision')]
+
+
+def test_run_commands_take_the_tools_arguments_and_report_errors_in_one_line(tmp_path):
+    proc = run_cli('--help')
+    assert all(name in proc.stdout for name in ('train', 'test', 'infer'))
+    proc = run_cli('train', '--help')
+    assert proc.returncode == 0 and proc.stdout.startswith('usage: mplug-registry train')
+    assert all(opt in proc.stdout for opt in ('--work-dir', '--resume', '--cfg-options', '--amp',
+                                              '--launcher'))
+    proc = run_cli('infer', CONFIG, str(tmp_path / 'missing.pth'), '--video', 'clip.mp4')
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines() == [
+        f"mplug-registry infer: error: checkpoint: no checkpoint file at '{tmp_path}/missing.pth'"]
+    proc = run_cli('test', CONFIG, str(tmp_path / 'missing.pth'))
+    assert proc.returncode == 2 and 'mplug-registry test: error: checkpoint: ' in proc.stderr
+
+
+def test_importing_the_cli_imports_no_torch():
+    proc = run_py('import sys, mplug_registry.cli\n'
+                  'print(sorted(m for m in ("torch", "mmengine", "mmcv") if m in sys.modules))')
+    assert proc.stdout.strip() == '[]'
