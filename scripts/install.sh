@@ -24,7 +24,8 @@ pip_q() {
     if [[ $rc -ne 0 ]]; then say "pip install $* FAILED (exit $rc)"; exit $rc; fi
 }
 
-want="$(cat "$ROOT/requirements.txt" "$ROOT/setup.cfg" "$ROOT/scripts/install.sh" | sha256sum | cut -c1-16)"
+want="$(cat "$ROOT/requirements.txt" "$ROOT/setup.cfg" "$ROOT/setup.py" "$ROOT/pyproject.toml" \
+         "$ROOT/scripts/install.sh" | sha256sum | cut -c1-16)"
 if [[ -f "$STAMP" && "$(cat "$STAMP")" == "$want" ]] && "$VENV/bin/python" -c "import mplug_registry" 2>/dev/null; then
     say "already installed and up to date in .venv/ (delete $STAMP to force a reinstall)"
     exit 0

@@ -16,7 +16,12 @@ def mplug_registry_register(registries):
 
 @hookimpl
 def mplug_registry_config_dirs():
-    """The repository's ``configs/`` (present in a source checkout / editable install)."""
+    """The built-in configs: ``mplug_registry_plugins/configs`` of an installed wheel, else the
+    repository's ``configs/`` next to ``plugins/`` (a source checkout / editable install)."""
     from pathlib import Path
-    configs = Path(__file__).resolve().parents[2] / 'configs'
-    return [str(configs)] if configs.is_dir() else []
+    package = Path(__file__).resolve().parents[1]
+    for configs in (package / 'configs', package.parent / 'configs'):
+        # the checkout's only in the source layout, never a stray site-packages/configs
+        if configs.is_dir() and (configs.parent == package or package.name == 'plugins'):
+            return [str(configs)]
+    return []
