@@ -56,6 +56,15 @@ def logged_losses(log):
     return [float(v) for v in re.findall(r'Epoch\(train\).*?\sloss: ([\d.]+)', log)]
 
 
+def assert_learns(log):
+    """The last (up to) three logged losses average clearly below the first ones; single losses
+    are noisy. One epoch of the micro configs, 11 losses: 2.42 -> 2.19 measured."""
+    losses = logged_losses(log)
+    assert len(losses) >= 4, log[-3000:]
+    k = min(3, len(losses) // 2)          # 2 GPUs halve the steps of an epoch
+    assert sum(losses[-k:]) / k < sum(losses[:k]) / k - 0.05, losses
+
+
 def state_dict(path):
     import torch
     from mplug_registry.checkpoint import load_local_state_dict

@@ -23,7 +23,7 @@ def test_digits_train_then_test_reproduces_accuracy(tmp_path):
     # a progress line per logging interval, with the loss
     assert len(re.findall(r'Epoch\(train\)\s+\[\d+\]\[\s*\d+/45\].*loss_cls', log)) >= 8
     val = [float(v) for v in re.findall(r'Epoch\(val\) \[2\].*accuracy/top1: ([\d.]+)', log)]
-    assert len(val) == 1 and val[0] > 0.5, log[-2000:]   # chance is 0.1
+    assert len(val) == 1 and val[0] > 0.4, log[-2000:]   # 0.70 measured; chance is 0.1
     ckpt = work / 'epoch_2.pth'
     assert ckpt.is_file()
     show = tmp_path / 'show'

@@ -10,16 +10,11 @@ import pytest
 import torch
 
 from conftest import ROOT
-from scale_utils import MICRO, MICRO_DS, MICRO_SGD, env, logged_losses, state_dict, train, train_cmd
+from scale_utils import (MICRO, MICRO_DS, MICRO_SGD, assert_learns, env, logged_losses, state_dict,
+                         train, train_cmd)
 
 ONE_EPOCH = ('train_cfg.max_epochs=1', 'train_cfg.val_interval=1',
              'default_hooks.logger.interval=2')
-
-
-def assert_learns(log):
-    losses = logged_losses(log)
-    assert len(losses) >= 6, log[-3000:]
-    assert sum(losses[-3:]) / 3 < sum(losses[:3]) / 3 - 0.05, losses
 
 
 @pytest.mark.parametrize('nproc', [1, 2])
@@ -49,9 +44,9 @@ def test_ddp_two_processes_match_one_process_at_same_global_batch(tmp_path):
     ddp = state_dict(tmp_path / 'ddp' / 'epoch_1.pth')
     assert single.keys() == ddp.keys()
     worst = max((single[k] - ddp[k]).abs().max().item() for k in single)
-    assert worst < 1e-5, worst
+    assert worst < 1e-5, worst                                     # 1.2e-7 measured
     acc = [float(re.search(r'accuracy/top1: ([\d.]+)', t).group(1)) for t in (single_log, log)]
-    assert acc[0] == acc[1]
+    assert abs(acc[0] - acc[1]) < 1.5 / 360, acc   # equal here; a near-tie of 1 of the 360 may flip
 
 
 def test_resume_after_kill_9_equals_uninterrupted_run(tmp_path):
@@ -106,12 +101,19 @@ def test_checkpoints_are_written_atomically(tmp_path, monkeypatch):
     assert (tmp_path / 'last_checkpoint').read_text() == 'epoch_1.pth'
 
 
-def test_checkpoint_of_another_composition_is_a_clear_error(tmp_path):
+@pytest.fixture(scope='module')
+def micro_checkpoint(tmp_path_factory):
+    """One epoch of the micro config, trained once for the tests that only need its checkpoint."""
+    work = tmp_path_factory.mktemp('micro')
+    train(MICRO, work, *ONE_EPOCH)
+    return work / 'epoch_1.pth'
+
+
+def test_checkpoint_of_another_composition_is_a_clear_error(tmp_path, micro_checkpoint):
     import subprocess
     import sys
-    train(MICRO, tmp_path, *ONE_EPOCH)
     proc = subprocess.run([sys.executable, 'tools/test.py', 'configs/image_classification/'
-                           'digits_tiny.py', str(tmp_path / 'epoch_1.pth'), '--work-dir',
+                           'digits_tiny.py', str(micro_checkpoint), '--work-dir',
                            str(tmp_path / 'test')], cwd=ROOT,
                           capture_output=True, text=True, env=env())
     assert proc.returncode == 2
@@ -139,13 +141,11 @@ def test_missing_and_unexpected_keys_are_reported_by_slot(tmp_path):
         check_checkpoint(model, str(path))
 
 
-def test_pretrained_weights_load_through_init_cfg_under_deepspeed(tmp_path):
-    train(MICRO, tmp_path / 'fp32', *ONE_EPOCH)
-    pretrained = state_dict(tmp_path / 'fp32' / 'epoch_1.pth')
+def test_pretrained_weights_load_through_init_cfg_under_deepspeed(tmp_path, micro_checkpoint):
+    pretrained = state_dict(micro_checkpoint)
     log = train(MICRO_DS, tmp_path / 'ds', *ONE_EPOCH, 'optim_wrapper.optimizer.lr=1e-12',
-                f"model.init_cfg.checkpoint={tmp_path / 'fp32' / 'epoch_1.pth'}",
-                'model.init_cfg.type=Pretrained')
-    assert f"load model from: {tmp_path / 'fp32' / 'epoch_1.pth'}" in log
+                f'model.init_cfg.checkpoint={micro_checkpoint}', 'model.init_cfg.type=Pretrained')
+    assert f'load model from: {micro_checkpoint}' in log
     loaded = state_dict(tmp_path / 'ds' / 'epoch_1.pth')
     for key, value in pretrained.items():   # bf16 copies of the pretrained weights (lr ~ 0)
         assert torch.allclose(loaded[key].float(), value.to(torch.bfloat16).float(),
