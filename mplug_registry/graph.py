@@ -9,9 +9,6 @@ the gap that no vertical run enters. :func:`draw_composition` renders that layou
 """
 from dataclasses import dataclass, field
 
-from .model.base import memory_parts
-from .model.composed import SLOTS, count_params
-
 _COLORS = {'input': '#e8e8e8', 'encoder': '#cfe2ff', 'neck': '#d9f2f2', 'universal': '#d1f0d1',
            'fusion': '#ffe5b4', 'decoder': '#f8d0e0', 'head': '#e6d9f7'}
 _INPUT_LABELS = {'images': 'images / video\n[B,(T,)3,H,W]', 'video': 'video\n[B,T,3,H,W]',
@@ -62,37 +59,9 @@ class Layout:
 
 
 # ---------------------------------------------------------------------------------- the data
-def _derived_data_flow(model):
-    """Edges re-derived from the slot names, for models without ``data_flow()``."""
-    edges, streams = [], {}
-    for slot in SLOTS:
-        module = getattr(model, slot, None)
-        if module is None:
-            continue
-        if slot == 'vision_encoder':
-            edges.append(('images', slot, ''))
-            streams['vision'] = slot
-        elif slot == 'text_encoder':
-            edges.append(('text', slot, ''))
-            streams['text'] = slot
-        elif slot in ('universal', 'fusion'):
-            edges += [(streams[s], slot, s) for s in ('vision', 'text') if s in streams]
-            if slot == 'universal':
-                streams.update({s: slot for s in ('vision', 'text') if s in streams})
-            else:
-                streams['fused'] = slot
-        elif slot == 'decoder':
-            edges += [(streams[s], slot, s) for s in memory_parts(module) if s in streams]
-            streams['decoder'] = slot
-    for name, head in model.heads.items():
-        edges += [(streams[s], f'heads.{name}', s) for s in getattr(head, 'requires', ())
-                  if s in streams]
-    return edges
-
-
-def _columns(node_ids, edges):
+def _columns(node_ids, edges, outputs=()):
     """Column of each node: the longest path to it from a node without inputs (0 for inputs);
-    the outputs (nodes no edge leaves, e.g. heads) share the last column."""
+    the ``outputs`` (the heads) share the last column."""
     preds = {n: [] for n in node_ids}
     for src, dst, _ in edges:
         preds[dst].append(src)
@@ -107,14 +76,15 @@ def _columns(node_ids, edges):
         return column[n]
     for n in node_ids:
         visit(n)
-    last, sources = max(column.values(), default=0), {src for src, _, _ in edges}
-    return {n: last if c and n not in sources else c for n, c in column.items()}
+    last = max(column.values(), default=0)
+    return {n: last if n in outputs else c for n, c in column.items()}
 
 
 def composition_graph(model):
-    """``(nodes, edges)``: nodes ``{id: (column, label, kind)}``, edges ``[(src, dst, stream)]``."""
-    flow = model.data_flow() if hasattr(model, 'data_flow') else _derived_data_flow(model)
-    edges = list(dict.fromkeys(tuple(e) for e in flow))
+    """``(nodes, edges)`` of a model with ``composition()`` and ``data_flow()`` (a
+    :class:`~mplug_registry.model.composed.ComposedModel`): nodes ``{id: (column, label, kind)}``,
+    edges ``[(src, dst, stream)]``."""
+    edges = list(dict.fromkeys(tuple(e) for e in model.data_flow()))
     info = {}
     for slot, name, kind, params in model.composition():
         title = f'head "{slot[len("heads."):]}"' if slot.startswith('heads.') else slot
@@ -122,7 +92,7 @@ def composition_graph(model):
     ids = list(dict.fromkeys([n for e in edges for n in e[:2] if n not in info] + list(info)))
     for n in ids:
         info.setdefault(n, (_INPUT_LABELS.get(n, n), 'input'))
-    column = _columns(ids, edges)
+    column = _columns(ids, edges, outputs=[n for n in ids if info[n][1] == 'head'])
     return {n: (column[n], *info[n]) for n in ids}, edges
 
 

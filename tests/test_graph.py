@@ -4,7 +4,7 @@ drawn; on every shipped config and on a busier composition (neck, video, many he
 import pytest
 
 from conftest import ROOT
-from mplug_registry.graph import composition_graph, draw_composition, layout_composition
+from mplug_registry.graph import draw_composition, layout_composition
 
 CONFIGS = sorted(str(p.relative_to(ROOT)) for p in (ROOT / 'configs').rglob('*.py')
                  if '_base_' not in p.parts)
@@ -12,13 +12,13 @@ VQA_GROUNDING = 'configs/vqa/vqa_grounding_tiny_shapes.py'
 EPS = 1e-6
 
 
-def build(config):
+def build(config, **options):
     from mplug_registry.config import load_config, validate_config
-    return validate_config(load_config(str(ROOT / config)), missing_data=[])
+    return validate_config(load_config(str(ROOT / config), options), missing_data=[])
 
 
 def flow_of(model):
-    return model.data_flow() if hasattr(model, 'data_flow') else composition_graph(model)[1]
+    return model.data_flow()
 
 
 def segment_enters(p, q, rect):
@@ -77,6 +77,14 @@ def check_layout(layout, flow):
 def test_layout_of_every_config_keeps_edges_off_boxes_and_labels_apart(config):
     model = build(config)
     check_layout(layout_composition(model, title=config), flow_of(model))
+
+
+def test_layout_with_a_neck_slot():
+    model = build(VQA_GROUNDING, **{'model.neck': dict(type='SimpleFeaturePyramid', in_dims=128)})
+    layout = layout_composition(model)
+    check_layout(layout, flow_of(model))
+    assert layout.nodes['neck'].kind == 'neck'
+    assert layout.nodes['neck'].column > layout.nodes['universal'].column
 
 
 def test_vqa_grounding_parallel_streams_are_separate_arrows_around_the_decoder():
