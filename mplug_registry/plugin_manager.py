@@ -93,7 +93,7 @@ class PluginManager:
         disabled = _disabled_names()
         # historic: every plugin registered later gets this call at registration time
         self.pm.hook.mplug_registry_register.call_historic(kwargs=dict(registries=registry))
-        seen = set()
+        chosen, seen = [], set()
         for ep in sorted(entry_points, key=lambda e: (not e.value.startswith(
                 'mplug_registry_plugins'), e.name)):
             if ep.name in seen:
@@ -107,6 +107,11 @@ class PluginManager:
             if ep.name in disabled or rec.dist in disabled:
                 rec.status = 'disabled'
                 continue
+            chosen.append((rec, ep))
+        # a component belongs to the plugin whose module defines it, also when another plugin's
+        # import pulls that module in first (heads importing a metric)
+        registry.set_package_owners({rec.value.split(':')[0]: rec.owner for rec, _ in chosen})
+        for rec, ep in chosen:
             index = plugin_index(rec)
             if index is not None and self._load_indexed(rec, index, registry):
                 continue

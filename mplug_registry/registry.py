@@ -54,6 +54,23 @@ def current_owner():
     return getattr(_owner, 'value', None) or USER_CODE
 
 
+#: plugin owner by the module of its entry point (set by the plugin manager before loading)
+_package_owners = {}
+
+
+def set_package_owners(owners):
+    _package_owners.clear()
+    _package_owners.update(owners)
+
+
+def owner_of_module(module):
+    """The plugin whose entry-point module (or package) holds ``module``; else the plugin loading
+    now (a hook registering a class defined elsewhere), else user code."""
+    hits = [prefix for prefix in _package_owners
+            if module == prefix or module.startswith(prefix + '.')]
+    return _package_owners[max(hits, key=len)] if hits else current_owner()
+
+
 class KindRegistry(Registry):
     """An MMEngine :class:`Registry` whose records carry a kind and an owning plugin.
 
@@ -104,7 +121,7 @@ class KindRegistry(Registry):
                 f'{self.allowed_kinds}')
         names = [module.__name__] if module_name is None else (
             [module_name] if isinstance(module_name, str) else list(module_name))
-        owner = current_owner()
+        owner = owner_of_module(getattr(module, '__module__', None) or '')
         for name in names:
             old = self._module_dict.get(name)
             if isinstance(old, LazyComponent) and old.__module__ == module.__module__:

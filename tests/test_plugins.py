@@ -213,3 +213,12 @@ def test_importing_a_plugin_module_first_keeps_the_family_working(tmp_path):
               len(rec.components))
     ''', env={'MPLUG_REGISTRY_CACHE': str(tmp_path)}).stdout.splitlines()[-1].split()
     assert out == ['loaded', 'fusion', 'True', '4']
+
+
+def test_each_component_belongs_to_the_family_that_defines_it():
+    """The heads import a metric module; the metric still belongs to the metrics family."""
+    from mplug_registry.cli import _records
+    rows = [r for r in _records() if r['module'].startswith('mplug_registry_plugins.')]
+    wrong = [(r['name'], r['plugin'], r['module']) for r in rows
+             if r['module'].split('.')[1] != r['plugin']]
+    assert rows and wrong == []
