@@ -86,6 +86,13 @@ def test_a_head_in_the_neck_slot_is_a_kind_error():
                                                in_channels=32))
 
 
+def test_another_toolboxs_head_in_heads_is_one_line():
+    with pytest.raises(ConfigError, match=r"^model.heads.seg: FCNHead is a head of another "
+                                          'toolbox'):
+        build(vision_encoder=VISION, heads=dict(seg=dict(
+            type='mmseg.FCNHead', in_channels=32, channels=8, num_classes=2)))
+
+
 def test_loss_keys_always_carry_the_head_name():
     one = build(vision_encoder=VISION)
     two = build(vision_encoder=VISION, heads=dict(cls=HEAD, aux=HEAD))

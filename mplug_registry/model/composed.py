@@ -105,6 +105,12 @@ class ComposedModel(DataFlow, BaseModel):
         self.heads = torch.nn.ModuleDict()
         for name, cfg in heads.items():
             head = build_component(cfg, f'model.heads.{name}', 'head')
+            if not hasattr(head, 'loss') or not hasattr(head, 'predict') \
+                    or not hasattr(head, 'mplug_kind'):
+                raise ConfigError(f'model.heads.{name}', f'{type(head).__name__} is a head of '
+                                  "another toolbox, which runs inside that toolbox's model, not "
+                                  'on composed features', 'use it in an mmdet/mmseg model config '
+                                  "with type='mplug_registry.<backbone>' as its backbone")
             self._check_head_inputs(name, head, streams, self.decoder is not None)
             self._connect(f'heads.{name}', head, streams)
             self.heads[name] = head
