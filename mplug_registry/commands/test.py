@@ -6,8 +6,8 @@ import argparse
 import json
 import os
 
-from mmengine.config import DictAction
 
+from mplug_registry.commands import add_runner_args
 from mplug_registry.config import load_config
 from mplug_registry.errors import ConfigError
 from mplug_registry.runtime import build_runner, default_work_dir, distributed_teardown, user_errors
@@ -21,9 +21,7 @@ def parse_args(argv=None, prog=None):
     p.add_argument('--out', help='dump the raw predictions to this .pkl file')
     p.add_argument('--show-dir', help='write pictures of the predictions (image + prediction) here')
     p.add_argument('--show-max', type=int, default=100, help='at most this many pictures')
-    p.add_argument('--cfg-options', nargs='+', action=DictAction, default={})
-    p.add_argument('--launcher', choices=['none', 'pytorch', 'slurm'], default='none')
-    p.add_argument('--local-rank', '--local_rank', type=int, default=0)
+    add_runner_args(p)
     return p.parse_args(argv)
 
 

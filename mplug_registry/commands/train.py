@@ -5,8 +5,8 @@ config shipped by a plugin package).
 """
 import argparse
 
-from mmengine.config import DictAction
 
+from mplug_registry.commands import add_runner_args
 from mplug_registry.config import load_config
 from mplug_registry.runtime import (apply_amp, build_runner, default_work_dir,
                                     distributed_teardown, user_errors)
@@ -20,10 +20,7 @@ def parse_args(argv=None, prog=None):
                    help='resume from CKPT, or from the latest checkpoint of the work dir')
     p.add_argument('--amp', action='store_true',
                    help='mixed precision: bf16 autocast on CPU / bf16 GPUs, else fp16 with loss scaling')
-    p.add_argument('--cfg-options', nargs='+', action=DictAction, default={},
-                   help='override config keys, e.g. train_cfg.max_epochs=2')
-    p.add_argument('--launcher', choices=['none', 'pytorch', 'slurm'], default='none')
-    p.add_argument('--local-rank', '--local_rank', type=int, default=0)
+    add_runner_args(p)
     return p.parse_args(argv)
 
 
