@@ -1,4 +1,5 @@
 """Build one component from a config dict, turning bad input into one-line :class:`ConfigError`s."""
+import contextlib
 import inspect
 import re
 
@@ -76,6 +77,19 @@ def check_arguments(cls, args, key):
             raise ConfigError(key, f'{cls.__name__}: {err}') from err
 
 
+@contextlib.contextmanager
+def _own_scope(type_name, registry):
+    """Build another scope's component (``mmseg.FCNHead``) in its scope, so that what it builds
+    inside (its loss, ...) is looked up in that scope's registries, not in ours."""
+    scope = type_name.split('.')[0] if isinstance(type_name, str) and '.' in type_name else None
+    if scope is None or scope == registry.scope:
+        yield
+        return
+    from mmengine.registry import DefaultScope
+    with DefaultScope.overwrite_default_scope(scope):
+        yield
+
+
 def build_component(cfg, key, kind=None, registry=None, **extra):
     """Build ``cfg`` (a dict with ``type``) from ``registry`` (default: MODELS).
 
@@ -96,11 +110,13 @@ def build_component(cfg, key, kind=None, registry=None, **extra):
     if 'type' not in args:
         raise ConfigError(key, 'has no `type`', 'name a registered component, e.g. '
                           "type='DualVisionEncoder'")
-    cls = registry.get_checked(args.pop('type'), f'{key}.type', kind)
+    type_name = args.pop('type')
+    cls = registry.get_checked(type_name, f'{key}.type', kind)
     args.update(extra)
     check_arguments(cls, args, key)
     try:
-        return cls(**args)
+        with _own_scope(type_name, registry):
+            return cls(**args)
     except MplugRegistryError:
         raise
     except (ValueError, AssertionError) as err:

@@ -87,10 +87,13 @@ def test_a_head_in_the_neck_slot_is_a_kind_error():
 
 
 def test_another_toolboxs_head_in_heads_is_one_line():
-    with pytest.raises(ConfigError, match=r"^model.heads.seg: FCNHead is a head of another "
-                                          'toolbox'):
-        build(vision_encoder=VISION, heads=dict(seg=dict(
-            type='mmseg.FCNHead', in_channels=32, channels=8, num_classes=2)))
+    from mmengine.registry import DefaultScope
+    # under a runner's default scope too: FCNHead builds its loss in mmseg's scope
+    with DefaultScope.overwrite_default_scope('mplug_registry'):
+        with pytest.raises(ConfigError, match=r"^model.heads.seg: FCNHead is a head of another "
+                                              'toolbox'):
+            build(vision_encoder=VISION, heads=dict(seg=dict(
+                type='mmseg.FCNHead', in_channels=32, channels=8, num_classes=2)))
 
 
 def test_loss_keys_always_carry_the_head_name():
