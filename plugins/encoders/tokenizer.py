@@ -83,7 +83,10 @@ class BertTokenizer:
 
     ``tokenizer(texts, max_length=40)`` -> ``dict(input_ids=LongTensor [B, L],
     attention_mask=LongTensor [B, L])``: ``[CLS] text [SEP]``, truncated to ``max_length`` and
-    padded to the longest text of the batch. ``decode(ids)`` drops special tokens.
+    padded to the longest text of the batch. ``tokenizer(texts, pairs)`` tokenizes sentence pairs
+    (``[CLS] a [SEP] b [SEP]``, the longer one truncated first) and adds ``token_type_ids``.
+    ``decode(ids)`` drops special tokens; :attr:`backend` is the ``transformers`` fast tokenizer
+    (offset mapping, overflowing windows).
     """
 
     def __init__(self, path):
@@ -99,12 +102,43 @@ class BertTokenizer:
             reason = ' '.join(str(err).split())
             raise ValueError(f"cannot load a tokenizer from '{path}': {reason}") from err
 
-    def __call__(self, texts, max_length=40):
-        if isinstance(texts, str):
+    def __call__(self, texts, pairs=None, max_length=40):
+        if isinstance(texts, str) or isinstance(pairs, str):
             raise ValueError('BertTokenizer takes a list of strings, got a single string')
-        enc = self._tok(list(texts), padding='longest', truncation=True, max_length=max_length,
-                        return_tensors='pt')
-        return dict(input_ids=enc['input_ids'], attention_mask=enc['attention_mask'])
+        if pairs is None:
+            enc = self._tok(list(texts), padding='longest', truncation=True,
+                            max_length=max_length, return_tensors='pt')
+            return dict(input_ids=enc['input_ids'], attention_mask=enc['attention_mask'])
+        texts, pairs = list(texts), list(pairs)
+        if len(texts) != len(pairs):
+            raise ValueError(f'{len(texts)} texts but {len(pairs)} pair texts')
+        enc = self._tok(texts, pairs, padding='longest', truncation='longest_first',
+                        max_length=max_length, return_tensors='pt', return_token_type_ids=True)
+        return dict(input_ids=enc['input_ids'], attention_mask=enc['attention_mask'],
+                    token_type_ids=enc['token_type_ids'])
+
+    def pad(self, rows):
+        """Pre-tokenized rows (dicts of equal-length id lists: ``input_ids`` and optionally
+        ``token_type_ids``) -> the padded batch of :meth:`__call__`."""
+        import torch
+        longest = max(len(row['input_ids']) for row in rows)
+        out = dict(input_ids=torch.full((len(rows), longest), self.pad_token_id),
+                   attention_mask=torch.zeros(len(rows), longest, dtype=torch.long))
+        typed = any(row.get('token_type_ids') is not None for row in rows)
+        if typed:
+            out['token_type_ids'] = torch.zeros(len(rows), longest, dtype=torch.long)
+        for i, row in enumerate(rows):
+            n = len(row['input_ids'])
+            out['input_ids'][i, :n] = torch.as_tensor(row['input_ids'])
+            out['attention_mask'][i, :n] = 1
+            if typed and row.get('token_type_ids') is not None:
+                out['token_type_ids'][i, :n] = torch.as_tensor(row['token_type_ids'])
+        return out
+
+    @property
+    def backend(self):
+        """The ``transformers`` (fast) tokenizer itself."""
+        return self._tok
 
     def decode(self, ids):
         """One sequence of ids (list or 1-D tensor) -> text without special tokens."""

@@ -9,7 +9,10 @@ from mplug_registry.structures import MultimodalDataSample
 #: results keys copied onto the data sample (when present)
 DEFAULT_FIELDS = ('gt_label', 'text', 'question', 'answers', 'answer_weights', 'gt_answers',
                   'question_id', 'gt_caption', 'gt_bboxes', 'gt_masks', 'image_id', 'text_id',
-                  'task', 'instruction', 'answer_type', 'question_type')
+                  'task', 'instruction', 'answer_type', 'question_type',
+                  # text tasks: sentence pairs, pre-tokenized windows (extractive QA), summaries
+                  'text_b', 'input_ids', 'token_type_ids', 'offsets', 'context', 'example_id',
+                  'start_position', 'end_position', 'is_impossible', 'gt_summary')
 DEFAULT_META = ('sample_idx', 'img_path', 'video_path', 'ori_shape', 'img_shape', 'flip')
 
 
