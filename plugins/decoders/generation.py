@@ -11,6 +11,9 @@ Conventions (the same for both searches):
 * A hypothesis of ``n`` new tokens (end token included) with summed log-probability ``S`` scores
   ``S / n ** length_penalty`` (``length_penalty=0``: raw sum; ``> 0`` favours longer outputs).
 * Returned sequences are the new tokens without the prompt and without the end token.
+* ``no_repeat_ngram_size=n > 0`` (Hugging Face's ``generate`` option): a token that would complete
+  an ``n``-gram already present in the hypothesis's new tokens (the prompt excluded) is forbidden;
+  ``0`` turns it off.
 """
 from typing import List, NamedTuple
 
@@ -32,7 +35,28 @@ def _forbid_eos(logp, step, min_length, eos_id):
     return logp
 
 
-def greedy_search(step, ids, max_length, min_length, eos_id, pad_id, length_penalty=1.0):
+def repeated_ngram_bans(tokens, n):
+    """Tokens that would repeat an ``n``-gram of ``tokens`` (a list) if appended to it."""
+    length = len(tokens)
+    if n <= 0 or length < n:
+        return set()
+    prefix = tokens[length - n + 1:]                                     # the last n-1 tokens
+    return {tokens[i + n - 1] for i in range(length - n + 1) if tokens[i:i + n - 1] == prefix}
+
+
+def _forbid_repeats(logp, ids, start, n):
+    """Set to -inf, row by row, the tokens :func:`repeated_ngram_bans` forbids (``n > 0``)."""
+    if n <= 0 or ids.shape[1] - start < n:
+        return logp
+    for row, tokens in enumerate(ids[:, start:].tolist()):
+        banned = repeated_ngram_bans(tokens, n)
+        if banned:
+            logp[row, list(banned)] = float('-inf')
+    return logp
+
+
+def greedy_search(step, ids, max_length, min_length, eos_id, pad_id, length_penalty=1.0,
+                  no_repeat_ngram_size=0):
     """Most likely next token at each step; rows that produced the end token are fed padding."""
     rows, start = ids.shape
     total = torch.zeros(rows, device=ids.device)                         # summed log-probs
@@ -40,6 +64,7 @@ def greedy_search(step, ids, max_length, min_length, eos_id, pad_id, length_pena
     done = torch.zeros(rows, dtype=torch.bool, device=ids.device)
     for t in range(max_length):
         logp = _forbid_eos(step(ids), t, min_length, eos_id)             # [R, V]
+        logp = _forbid_repeats(logp, ids, start, no_repeat_ngram_size)
         token_logp, token = logp.max(dim=-1)                             # [R]
         total += token_logp.masked_fill(done, 0.0)
         ended = ~done & (token == eos_id)
@@ -72,7 +97,8 @@ class _Hypotheses:
             self.items[-1][0] >= best_running_sum / length ** self.length_penalty
 
 
-def beam_search(step, ids, num_beams, max_length, min_length, eos_id, pad_id, length_penalty=1.0):
+def beam_search(step, ids, num_beams, max_length, min_length, eos_id, pad_id, length_penalty=1.0,
+                no_repeat_ngram_size=0):
     """Beam search for ``B`` prompts at once (``ids [B, P]``); beams are expanded here.
 
     Rows ``b*K .. b*K+K-1`` hold the ``K`` beams of sample ``b``, so a decoder whose memory has
@@ -91,6 +117,7 @@ def beam_search(step, ids, num_beams, max_length, min_length, eos_id, pad_id, le
     done = [False] * batch
     for t in range(max_length):
         logp = _forbid_eos(step(ids), t, min_length, eos_id)             # [B*K, V]
+        logp = _forbid_repeats(logp, ids, start, no_repeat_ngram_size)
         vocab = logp.shape[-1]
         cand = (beam_scores.view(-1, 1) + logp).view(batch, k * vocab)  # [B, K*V]
         top, index = cand.topk(2 * k, dim=1)                             # [B, 2K]

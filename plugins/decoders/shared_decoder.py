@@ -246,7 +246,7 @@ class SharedTextDecoder(BaseDecoder):
     # ------------------------------------------------------------------ generation
     @torch.no_grad()
     def generate(self, memory, memory_mask=None, prompt_ids=None, num_beams=5, max_length=25,
-                 min_length=1, length_penalty=1.0, use_cache=True):
+                 min_length=1, length_penalty=1.0, no_repeat_ngram_size=0, use_cache=True):
         """Generate text for each of the ``B`` memories: greedy if ``num_beams == 1``, else beam.
 
         Args:
@@ -258,6 +258,9 @@ class SharedTextDecoder(BaseDecoder):
             min_length: the end token is forbidden before this many new tokens.
             length_penalty: a sequence of ``n`` new tokens (end token included) with summed
                 log-probability ``S`` is ranked by ``S / n ** length_penalty``.
+            no_repeat_ngram_size: ``n > 0`` forbids a token that would repeat an ``n``-gram
+                already in the hypothesis's new tokens (the prompt excluded), as Hugging Face's
+                ``generate``; ``0`` (default) turns it off.
             use_cache: key/value cache (``False`` recomputes the whole prefix every step).
 
         Returns:
@@ -268,6 +271,10 @@ class SharedTextDecoder(BaseDecoder):
                                  ('min_length', min_length, 0)):
             if not isinstance(value, int) or value < low:
                 raise ValueError(f'{name} must be an integer >= {low}, got {value!r}')
+        if isinstance(no_repeat_ngram_size, bool) or not isinstance(no_repeat_ngram_size, int) \
+                or no_repeat_ngram_size < 0:
+            raise ValueError(f'no_repeat_ngram_size must be an integer >= 0 (0: off), got '
+                             f'{no_repeat_ngram_size!r}')
         if min_length > max_length:
             raise ValueError(f'min_length={min_length} is larger than max_length={max_length}')
         batch = memory.shape[0]
@@ -280,7 +287,8 @@ class SharedTextDecoder(BaseDecoder):
                              f'bos_token_id={self.bos_token_id}, got {tuple(ids.shape)}')
         step = DecodingStep(self, memory, memory_mask, use_cache)
         kwargs = dict(max_length=max_length, min_length=min_length, eos_id=self.eos_token_id,
-                      pad_id=self.pad_token_id, length_penalty=length_penalty)
+                      pad_id=self.pad_token_id, length_penalty=length_penalty,
+                      no_repeat_ngram_size=no_repeat_ngram_size)
         if num_beams == 1:
             return greedy_search(step, ids, **kwargs)
         return beam_search(step, ids, num_beams, **kwargs)

@@ -26,6 +26,8 @@ class LMHead(DecodingHead):
         num_beams, gen_max_length, min_length, length_penalty: generation settings (beam 5,
             25 new tokens after the prompt, as mPLUG-2 captioning); see
             ``SharedTextDecoder.generate``.
+        no_repeat_ngram_size: ``n > 0`` forbids generating an ``n``-gram twice in one output
+            (the prompt not counted), as Hugging Face's ``generate``; ``0``: off (default).
         pred_field: data-sample field that receives the generated text.
 
     The tokenizer is the data preprocessor's (``tokenizer(texts, max_length=...) -> dict(
@@ -37,7 +39,8 @@ class LMHead(DecodingHead):
 
     def __init__(self, prompt=None, target_field='gt_caption', max_length=40,
                  label_smoothing=0.0, loss_weight=1.0, num_beams=5, gen_max_length=25,
-                 min_length=1, length_penalty=1.0, pred_field='pred_caption', init_cfg=None):
+                 min_length=1, length_penalty=1.0, no_repeat_ngram_size=0,
+                 pred_field='pred_caption', init_cfg=None):
         super().__init__(init_cfg=init_cfg)
         if prompt is not None and (not isinstance(prompt, str) or not prompt.strip()):
             raise ValueError(f'prompt must be a non-empty string or None, got {prompt!r}')
@@ -49,11 +52,16 @@ class LMHead(DecodingHead):
         if not isinstance(min_length, int) or not 0 <= min_length <= gen_max_length:
             raise ValueError(f'min_length must be an integer in [0, gen_max_length], got '
                              f'{min_length!r}')
+        if isinstance(no_repeat_ngram_size, bool) or not isinstance(no_repeat_ngram_size, int) \
+                or no_repeat_ngram_size < 0:
+            raise ValueError(f'no_repeat_ngram_size must be an integer >= 0 (0: off), got '
+                             f'{no_repeat_ngram_size!r}')
         self.prompt, self.target_field, self.pred_field = prompt, target_field, pred_field
         self.max_length, self.label_smoothing, self.loss_weight = \
             max_length, label_smoothing, loss_weight
         self.generation = dict(num_beams=num_beams, max_length=gen_max_length,
-                               min_length=min_length, length_penalty=length_penalty)
+                               min_length=min_length, length_penalty=length_penalty,
+                               no_repeat_ngram_size=no_repeat_ngram_size)
 
 
     # ------------------------------------------------------------------ text <-> ids
