@@ -31,6 +31,8 @@ def describe(sample, classes=None, wrap=40):
         conf = f' ({float(score[label]):.2f})' if score is not None else ''
         truth = get('gt_label')
         lines.append(f'class {name}{conf}' + (f', truth {int(truth)}' if truth is not None else ''))
+    elif get('pred_score') is not None and np.size(get('pred_score')) == 1:   # a regression
+        lines.append(f'score {float(get("pred_score")):.3f}')
     for field, title in (('question', 'Q'), ('pred_answer', 'A'), ('pred_caption', 'caption'),
                          ('text', 'text')):
         if get(field) is not None and (field != 'text' or get('pred_bboxes') is not None):

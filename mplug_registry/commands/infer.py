@@ -34,12 +34,15 @@ def parse_args(argv=None, prog=None):
     group.add_argument('--question', help='a question about the image or video (VQA)')
     group.add_argument('--text', help='a text: referring expression (grounding), caption '
                        '(matching), or the input of a text-only model')
+    p.add_argument('--text-pair', help='the second sentence of a sentence-pair model (GLUE pairs)')
     p.add_argument('--task', help='for a multi-task model: which task (its heads) predicts')
     p.add_argument('--out', help='where to write the picture')
     p.add_argument('--topk', type=int, default=5, help='classes to print for classifiers')
     args = p.parse_args(argv)
     if not (args.image or args.video or args.question or args.text):
         p.error('give an input: --image, --video, or --text / --question alone for a text model')
+    if args.text_pair is not None and not args.text:
+        p.error('--text-pair goes with --text')
     if args.num_frames is not None and not args.video:
         p.error('--num-frames goes with --video')
     if args.num_frames is not None and args.num_frames < 1:
@@ -154,7 +157,8 @@ def _run(steps, results):
     return results
 
 
-def predict(cfg, checkpoint, image=None, question=None, text=None, task=None, frames=None):
+def predict(cfg, checkpoint, image=None, question=None, text=None, task=None, frames=None,
+            text_pair=None):
     """``(packed input tensor, data sample with predictions)`` for one input.
 
     ``image``: ``H x W x 3``; ``frames``: a video's ``T x H x W x 3`` (each frame goes through the
@@ -178,6 +182,8 @@ def predict(cfg, checkpoint, image=None, question=None, text=None, task=None, fr
         results['question'] = question
     if text:
         results['text'] = text
+    if text_pair:
+        results['text_b'] = text_pair
     if model.task_heads is not None:
         results['task'] = task or dataset_metainfo(cfg).get('task')
         if results['task'] is None:
@@ -253,7 +259,8 @@ def main(argv=None, prog=None):
             original = frames[0]
             print(f'video: {num_frames} of {total} frames, sampled uniformly')
         inputs, sample = predict(cfg, args.checkpoint, original if frames is None else None,
-                                 args.question, args.text, args.task, frames=frames)
+                                 args.question, args.text, args.task, frames=frames,
+                                 text_pair=args.text_pair)
         classes = dataset_metainfo(cfg).get('classes')
         for line in describe(sample, classes):
             print(line)

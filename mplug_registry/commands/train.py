@@ -20,6 +20,8 @@ def parse_args(argv=None, prog=None):
                    help='resume from CKPT, or from the latest checkpoint of the work dir')
     p.add_argument('--amp', action='store_true',
                    help='mixed precision: bf16 autocast on CPU / bf16 GPUs, else fp16 with loss scaling')
+    p.add_argument('--val-at-start', action='store_true',
+                   help='validate once before training, to log the metrics at step 0')
     add_runner_args(p)
     return p.parse_args(argv)
 
@@ -37,6 +39,9 @@ def main(argv=None, prog=None):
             cfg.resume, cfg.load_from = True, None
         elif args.resume:
             cfg.resume, cfg.load_from = True, args.resume
+        if args.val_at_start:
+            cfg.custom_hooks = list(cfg.get('custom_hooks') or []) + [
+                dict(type='ValidateAtStartHook')]
         runner = build_runner(cfg)
         runner.train()
 

@@ -43,3 +43,22 @@ def read_reviews(full=False):
             if label is not None and text:
                 rows.append(dict(text=text, label=label, movie=row.get('movie_name', '')))
     return rows
+
+
+def split_by_movie(rows, held_out=0.2, seed=0):
+    """``(train, held-out)`` rows: whole movies are held out (no movie's reviews on both sides),
+    picked in a seeded order until ``held_out`` of the rows are; both keep file order."""
+    import random
+    movies = sorted({row['movie'] for row in rows})
+    random.Random(seed).shuffle(movies)
+    counts = {}
+    for row in rows:
+        counts[row['movie']] = counts.get(row['movie'], 0) + 1
+    chosen, total = set(), 0
+    for movie in movies:
+        if total >= held_out * len(rows):
+            break
+        chosen.add(movie)
+        total += counts[movie]
+    return ([row for row in rows if row['movie'] not in chosen],
+            [row for row in rows if row['movie'] in chosen])

@@ -34,3 +34,19 @@ class PredictionVisualizationHook(Hook):
             Image.fromarray(draw_prediction(image, sample, classes)).save(
                 os.path.join(self.out_dir, f'{name}.png'))
             self.count += 1
+
+
+@HOOKS.register_module()
+class ValidateAtStartHook(Hook):
+    """Run the validation loop once before the first training iteration, so that the log holds
+    the metrics at step 0 beside those of the trained model (``tools/train.py --val-at-start``).
+
+    Skipped when resuming (the run is past step 0) or without a validation loop.
+    """
+    priority = 'VERY_LOW'   # after the other hooks' before_train (weights loaded, seeds set)
+
+    def before_train(self, runner):
+        if runner.iter > 0 or runner.val_loop is None:
+            return
+        runner.logger.info('validation at step 0 (before training):')
+        runner.val_loop.run()
