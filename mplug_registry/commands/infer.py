@@ -132,13 +132,16 @@ def config_num_frames(cfg):
 
 
 def dataset_metainfo(cfg):
-    """``METAINFO`` of the class of the config's test (else val) dataset; ``{}`` if unknown."""
+    """``METAINFO`` of the class of the config's test (else val) dataset, updated by the config's
+    own ``metainfo`` (e.g. class names); ``{}`` if unknown."""
     loader = cfg.get('test_dataloader') or cfg.get('val_dataloader') or {}
     dataset = loader.get('dataset') or {}
     if not isinstance(dataset.get('type'), str):
         return {}
     from mplug_registry.registry import DATASETS
-    return getattr(DATASETS.get(dataset['type']), 'METAINFO', {}) or {}
+    given = dataset.get('metainfo')
+    return dict(getattr(DATASETS.get(dataset['type']), 'METAINFO', {}) or {},
+                **(given if isinstance(given, dict) else {}))
 
 
 def _head_needing_vision(model, names):
