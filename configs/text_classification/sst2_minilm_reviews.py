@@ -14,12 +14,12 @@ model = dict(
                         stream='text', pool='mean', dropout=0.1)),
     required_slots=('text_encoder', 'universal'),
 )
-max_epochs = 2
+max_epochs = 1
 train_cfg = dict(max_epochs=max_epochs, val_interval=1)
 # fine-tuning: the pretrained encoder at a tenth of the new layers' rate
 optim_wrapper = dict(optimizer=dict(lr=3e-4, weight_decay=0.01),
                      paramwise_cfg=dict(custom_keys={'text_encoder': dict(lr_mult=0.1)}))
 param_scheduler = _base_.param_scheduler
-param_scheduler[0].end = 50   # warm-up iterations
+param_scheduler[0].end = 30   # warm-up iterations
 default_hooks = dict(logger=dict(interval=20),
                      checkpoint=dict(max_keep_ckpts=1, save_best='glue/accuracy', rule='greater'))
