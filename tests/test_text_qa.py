@@ -2,6 +2,8 @@
 answer crosses a window edge, bad answers, the review QA generator, the configs, and one short
 train -> test run of the tiny config through the tools."""
 import json
+import logging
+import os
 import re
 import subprocess
 import sys
@@ -177,13 +179,31 @@ def test_bad_answer_start_is_one_line_naming_file_and_question(tmp_path):
     assert "answer_start 3 does not match the answer 'Abandon'" in msg
 
 
+def test_bad_answer_start_through_train_is_one_error_line(tmp_path):
+    bad_file(tmp_path).rename(tmp_path / 'train-v2.0.json')
+    squad_file(tmp_path / 'dev-v2.0.json', [(CONTEXT, [])])
+    proc = subprocess.run([sys.executable, 'tools/train.py', TINY, '--work-dir',
+                           str(tmp_path / 'work'), '--cfg-options',
+                           f'train_dataloader.dataset.data_root={tmp_path}',
+                           f'val_dataloader.dataset.data_root={tmp_path}'],
+                          cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    assert proc.stderr.strip().splitlines()[-1] == (
+        f"train: error: '{tmp_path / 'train-v2.0.json'}', question 'q-shifted': answer_start 3 "
+        "does not match the answer 'Abandon' (the context there reads 'iew of ')")
+
+
 def test_skip_bad_logs_and_counts(tmp_path):
     from mmengine.logging import MMLogger
     path = bad_file(tmp_path)
     logger = MMLogger.get_current_instance()
     seen = []
-    handler = type('H', (__import__('logging').Handler, ), dict(
-        emit=lambda self, record: seen.append(record.getMessage())))()
+
+    class Collect(logging.Handler):
+        def emit(self, record):
+            seen.append(record.getMessage())
+
+    handler = Collect()
     logger.addHandler(handler)
     try:
         ds = dataset(path, max_length=64, doc_stride=16, max_query_length=16, skip_bad=True)
@@ -239,6 +259,11 @@ def test_review_qa_is_deterministic_squad(review_qa, tmp_path):
         per_question[qid] = per_question.get(qid, 0) + 1
     assert ds.version_2 and max(per_question.values()) >= 2
     assert sum(v > 1 for v in per_question.values()) > 50
+    # v1.1: every question has an answer, the samples carry no is_impossible
+    v1 = dataset(root / 'dev-v1.1.json', max_length=96, doc_stride=32, max_query_length=24,
+                 fraction=0.1)
+    info = v1.get_data_info(0)
+    assert not v1.version_2 and 'is_impossible' not in info and info['gt_answers']
 
 
 @pytest.mark.parametrize('config', [TINY, MINILM])
@@ -255,7 +280,7 @@ def test_qa_configs_build(config):
 # ---------------------------------------------------------------- end to end through the tools
 def run(*args):
     proc = subprocess.run([sys.executable, *args], cwd=ROOT, capture_output=True, text=True,
-                          timeout=300, env=dict(__import__('os').environ, OMP_NUM_THREADS='1'))
+                          timeout=300, env=dict(os.environ, OMP_NUM_THREADS='1'))
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     return proc.stdout + proc.stderr
 
