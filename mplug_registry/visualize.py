@@ -35,7 +35,9 @@ def describe(sample, classes=None, wrap=40):
         lines.append(f'score {float(get("pred_score")):.3f}')
     for field, title in (('question', 'Q'), ('pred_answer', 'A'), ('pred_caption', 'caption'),
                          ('text', 'text')):
-        if get(field) is not None and (field != 'text' or get('pred_bboxes') is not None):
+        if field == 'pred_answer' and get(field) == '':       # extractive QA found no span
+            lines.append('A: (no answer in the text)')
+        elif get(field) is not None and (field != 'text' or get('pred_bboxes') is not None):
             # long texts (captions) are wrapped so that they stay inside a small picture
             lines += textwrap.wrap(f'{title}: {get(field)}', width=wrap, subsequent_indent='  ')
     if get('itm_score') is not None:

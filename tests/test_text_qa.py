@@ -324,3 +324,12 @@ def test_tiny_qa_trains_and_tests_through_the_tools(tmp_path):
     # 0.11 -> 0.54 (F1) and 0.00 -> 0.41 (EM) measured
     assert final['squad/f1'] > step0['squad/f1'] + 0.25, (step0, final)
     assert final['squad/exact_match'] > step0['squad/exact_match'] + 0.2, (step0, final)
+    # one typed question about a typed context: its windows, merged into one printed answer
+    context = 'Review of Heat: ' + ' '.join(['A tense, beautifully shot crime saga.'] * 12) + \
+        ' Verdict: fresh.'
+    out = run('tools/infer.py', TINY, str(ckpt), '--question', 'What is the verdict?',
+              '--text', context)
+    assert re.search(r'^Q: What is the verdict\?$', out, flags=re.M), out
+    answer = re.search(r'^A: (.*)$', out, flags=re.M)
+    assert answer and (answer.group(1) == '(no answer in the text)' or
+                       answer.group(1).lower() in context.lower()), out

@@ -1,7 +1,7 @@
 # Extractive QA (SQuAD v2.0 format) on the review QA set from a pre-trained MiniLM (6 layers,
 # width 384, installed as a model package): text encoder -> universal layers -> SpanHead.
 #   python tools/make_review_qa.py && python tools/train.py configs/text_qa/squad_minilm_reviews.py
-_base_ = ['./_base_/review_qa.py', '../_base_/schedules/adamw_cosine.py',
+_base_ = ['../_base_/datasets/review_qa.py', '../_base_/schedules/adamw_cosine.py',
           '../_base_/runtimes/default.py']
 
 model = dict(

@@ -1,7 +1,7 @@
 # Extractive QA (SQuAD v2.0 format) on the review QA set, tiny and randomly initialised (CPU):
 # text encoder -> universal layers (text alone) -> SpanHead (start/end logits per token).
 #   python tools/make_review_qa.py && python tools/train.py configs/text_qa/squad_tiny_reviews.py
-_base_ = ['./_base_/review_qa.py', '../_base_/schedules/adamw_cosine.py',
+_base_ = ['../_base_/datasets/review_qa.py', '../_base_/schedules/adamw_cosine.py',
           '../_base_/runtimes/default.py']
 
 model = dict(

@@ -1,4 +1,4 @@
-"""Predict on one image, video or text:  mplug-registry infer CONFIG CHECKPOINT [--image PATH | --video PATH] [--question TEXT | --text TEXT]
+"""Predict on one image, video or text:  mplug-registry infer CONFIG CHECKPOINT [--image PATH | --video PATH] [--question TEXT] [--text TEXT]
 
 Also ``python tools/infer.py CONFIG CHECKPOINT ...``. Prints the prediction (class / answer /
 caption / box / matching score). With ``--image`` it writes a picture with the prediction drawn on
@@ -7,7 +7,8 @@ the image; with ``--video`` the video is decoded (PyAV), ``--num-frames`` frames
 transforms of the test pipeline, the model gets ``[1, T, 3, H, W]`` and the picture is the strip of
 sampled frames (``--out``, default ``work_dirs/infer/<file>_pred.png``). Text alone (``--text`` or
 ``--question`` without an image or video) is for text-only models: the prediction is printed, no
-picture is written. A model trained on several tasks (``model.task_heads``) predicts with the heads
+picture is written; an extractive QA model takes ``--question`` about the context ``--text`` (its
+dataset's windows, merged into one answer). A model trained on several tasks (``model.task_heads``) predicts with the heads
 of ``--task`` (default: the task of the config's test dataset).
 """
 import argparse
@@ -30,10 +31,10 @@ def parse_args(argv=None, prog=None):
     p.add_argument('--num-frames', type=int,
                    help='frames sampled uniformly from --video (default: the num_frames of the '
                         f"config's test data, else {DEFAULT_NUM_FRAMES})")
-    group = p.add_mutually_exclusive_group()
-    group.add_argument('--question', help='a question about the image or video (VQA)')
-    group.add_argument('--text', help='a text: referring expression (grounding), caption '
-                       '(matching), or the input of a text-only model')
+    p.add_argument('--question', help='a question about the image or video (VQA), or about the '
+                   '--text context (extractive QA)')
+    p.add_argument('--text', help='a text: referring expression (grounding), caption (matching), '
+                   'the input of a text-only model, or the context of an extractive QA question')
     p.add_argument('--text-pair', help='the second sentence of a sentence-pair model (GLUE pairs)')
     p.add_argument('--task', help='for a multi-task model: which task (its heads) predicts')
     p.add_argument('--out', help='where to write the picture')
@@ -131,16 +132,22 @@ def config_num_frames(cfg):
     return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
 
 
+def _dataset_class(cfg):
+    """The class of the config's test (else val) dataset, or None when unknown."""
+    loader = cfg.get('test_dataloader') or cfg.get('val_dataloader') or {}
+    dataset = loader.get('dataset') or {}
+    if not isinstance(dataset.get('type'), str):
+        return None
+    from mplug_registry.registry import DATASETS
+    return DATASETS.get(dataset['type'])
+
+
 def dataset_metainfo(cfg):
     """``METAINFO`` of the class of the config's test (else val) dataset, updated by the config's
     own ``metainfo`` (e.g. class names); ``{}`` if unknown."""
     loader = cfg.get('test_dataloader') or cfg.get('val_dataloader') or {}
-    dataset = loader.get('dataset') or {}
-    if not isinstance(dataset.get('type'), str):
-        return {}
-    from mplug_registry.registry import DATASETS
-    given = dataset.get('metainfo')
-    return dict(getattr(DATASETS.get(dataset['type']), 'METAINFO', {}) or {},
+    given = (loader.get('dataset') or {}).get('metainfo')
+    return dict(getattr(_dataset_class(cfg), 'METAINFO', {}) or {},
                 **(given if isinstance(given, dict) else {}))
 
 
@@ -203,6 +210,21 @@ def predict(cfg, checkpoint, image=None, question=None, text=None, task=None, fr
                               'this model needs an image or a video: give --image or --video')
     steps = [build_component(dict(step), f'test_dataloader.dataset.pipeline[{i}]',
                              registry=TRANSFORMS) for i, step in enumerate(pipeline)]
+    dataset_cls = _dataset_class(cfg)
+    if image is None and frames is None and hasattr(dataset_cls, 'infer_infos'):
+        # one input, several samples (extractive QA's windows), merged back into one answer
+        try:
+            infos = dataset_cls.infer_infos(loader.get('dataset'), question=question, text=text)
+        except ValueError as err:
+            raise ConfigError('--text', str(err)) from None
+        packed = [_run(steps, dict(info, sample_idx=i)) for i, info in enumerate(infos)]
+        with torch.no_grad():
+            data = model.data_preprocessor(dict(inputs=[p['inputs'] for p in packed],
+                                                data_samples=[p['data_samples'] for p in packed]))
+            samples = model(**data, mode='predict')
+        for key, value in dataset_cls.merge_predictions(samples).items():
+            samples[0].set_field(value, f'pred_{key}')
+        return None, samples[0]
     # the transforms before the packing one work on one image (a video: on each frame)
     pack = next((i for i, s in enumerate(steps) if type(s).__name__.startswith('Pack')),
                 len(steps))

@@ -51,6 +51,57 @@ def answer_window(offsets, start_char, end_char):
     return start, end
 
 
+class QuestionWindows:
+    """``[CLS] question [SEP] context [SEP]`` windows of questions about contexts, with the
+    context's character offsets per token (the settings of :class:`SquadDataset`)."""
+
+    def __init__(self, tokenizer, max_length, doc_stride, max_query_length):
+        self.tokenizer, self.max_length = tokenizer, max_length
+        self.doc_stride, self.max_query_length = doc_stride, max_query_length
+
+    def _questions(self, examples):
+        """Question texts cut to :attr:`max_query_length` tokens (at a token's end)."""
+        enc = self.tokenizer.backend([e['question'] for e in examples], add_special_tokens=False,
+                                     return_offsets_mapping=True)
+        out = []
+        for e, offsets in zip(examples, enc['offset_mapping']):
+            q = e['question'].lstrip()       # leading spaces only cost window room
+            if len(offsets) > self.max_query_length:
+                q = e['question'][:offsets[self.max_query_length - 1][1]].lstrip()
+            out.append(q)
+        return out
+
+    def __call__(self, examples, version_2=False):
+        """One data info per window of each example (see :class:`SquadDataset`)."""
+        if not examples:
+            return []
+        enc = self.tokenizer.backend(
+            self._questions(examples), [e['context'] for e in examples],
+            truncation='only_second', max_length=self.max_length, stride=self.doc_stride,
+            return_overflowing_tokens=True, return_offsets_mapping=True,
+            return_token_type_ids=True)
+        infos = []
+        for w, index in enumerate(enc['overflow_to_sample_mapping']):
+            example = examples[index]
+            sequence = enc.sequence_ids(w)
+            offsets = [tuple(o) if s == 1 else NOT_CONTEXT
+                       for o, s in zip(enc['offset_mapping'][w], sequence)]
+            start = end = 0
+            if example['answers']:
+                char, text = example['answers'][0]
+                start, end = answer_window(offsets, char, char + len(text))
+            info = dict(input_ids=list(enc['input_ids'][w]),
+                        token_type_ids=list(enc['token_type_ids'][w]), offsets=offsets,
+                        context=example['context'], question=example['question'],
+                        question_id=example['question_id'], example_id=index,
+                        gt_answers=[text for _, text in example['answers']],
+                        start_position=start, end_position=end)
+            if version_2:
+                info['is_impossible'] = bool(example['is_impossible'])
+            infos.append(info)
+        return infos
+
+
 @DATASETS.register_module()
 class SquadDataset(MultimodalDataset):
     """One sample per window of each question of a SQuAD v1.1 / v2.0 json file.
@@ -195,47 +246,34 @@ class SquadDataset(MultimodalDataset):
         return start, text
 
     # ------------------------------------------------------------------ windows
-    def _questions(self, examples):
-        """Question texts cut to :attr:`max_query_length` tokens (at a token's end)."""
-        enc = self.tokenizer.backend([e['question'] for e in examples], add_special_tokens=False,
-                                     return_offsets_mapping=True)
-        out = []
-        for e, offsets in zip(examples, enc['offset_mapping']):
-            q = e['question'].lstrip()       # leading spaces only cost window room
-            if len(offsets) > self.max_query_length:
-                q = e['question'][:offsets[self.max_query_length - 1][1]].lstrip()
-            out.append(q)
-        return out
-
     def windows(self, examples):
         """One data info per window of each example (see the class docstring)."""
-        if not examples:
-            return []
-        enc = self.tokenizer.backend(
-            self._questions(examples), [e['context'] for e in examples],
-            truncation='only_second', max_length=self.max_length, stride=self.doc_stride,
-            return_overflowing_tokens=True, return_offsets_mapping=True,
-            return_token_type_ids=True)
-        infos = []
-        for w, index in enumerate(enc['overflow_to_sample_mapping']):
-            example = examples[index]
-            sequence = enc.sequence_ids(w)
-            offsets = [tuple(o) if s == 1 else NOT_CONTEXT
-                       for o, s in zip(enc['offset_mapping'][w], sequence)]
-            start = end = 0
-            if example['answers']:
-                char, text = example['answers'][0]
-                start, end = answer_window(offsets, char, char + len(text))
-            info = dict(input_ids=list(enc['input_ids'][w]),
-                        token_type_ids=list(enc['token_type_ids'][w]), offsets=offsets,
-                        context=example['context'], question=example['question'],
-                        question_id=example['question_id'], example_id=index,
-                        gt_answers=[text for _, text in example['answers']],
-                        start_position=start, end_position=end)
-            if self.version_2:
-                info['is_impossible'] = bool(example['is_impossible'])
-            infos.append(info)
-        return infos
+        return QuestionWindows(self.tokenizer, self.max_length, self.doc_stride,
+                               self.max_query_length)(examples, self.version_2)
+
+    # ------------------------------------------------------------------ one typed question
+    @classmethod
+    def infer_infos(cls, dataset_cfg, question=None, text=None):
+        """The windows of one typed question about a typed context (``tools/infer.py --question
+        Q --text CONTEXT``), made with the tokenizer and window settings of ``dataset_cfg``."""
+        if not question or not text:
+            raise ValueError('an extractive QA model reads a question and its context: give '
+                             '--question and --text (the context)')
+        get = dataset_cfg.get
+        windowing = QuestionWindows(build_tokenizer(get('tokenizer')), get('max_length', 384),
+                                    get('doc_stride', 128), get('max_query_length', 64))
+        return windowing([dict(question_id='0', question=question, context=text, answers=[],
+                               is_impossible=None)], version_2=True)
+
+    @staticmethod
+    def merge_predictions(samples):
+        """``{'answer': text}`` across the windows' predictions of one question, chosen as
+        :class:`SquadMetric` chooses (``''``: the model finds no answer in the context)."""
+        from mplug_registry_plugins.metrics.squad import choose_answers
+        windows = [dict(question_id='0', pred_span_text=s.pred_span_text,
+                        pred_span_score=s.pred_span_score, pred_null_score=s.pred_null_score)
+                   for s in samples]
+        return dict(answer=choose_answers(windows)['0'])
 
     def load_data_list(self):
         examples = self.read_examples()
