@@ -5,8 +5,8 @@
 #   python tools/make_review_summaries.py
 #   python tools/train.py configs/text_summarization/gigaword_tiny_reviews.py
 _base_ = ['./_base_/review_summ_data.py', '../_base_/modules/text_tiny.py',
-          '../_base_/modules/universal_tiny.py', '../_base_/modules/decoder_tiny.py',
-          '../_base_/schedules/adamw_cosine.py', '../_base_/runtimes/default.py']
+          '../_base_/modules/decoder_tiny.py', '../_base_/schedules/adamw_cosine.py',
+          '../_base_/runtimes/default.py']
 
 model = dict(
     type='ComposedModel',
@@ -14,6 +14,7 @@ model = dict(
     data_preprocessor=dict(type='MultimodalDataPreprocessor', tokenizer={{_base_.tokenizer}},
                            text_field='text', max_length=64),
     text_encoder={{_base_.text_encoder}},
+    # universal_tiny.py's layer without its vision projection (no vision here)
     universal=dict(type='UniversalLayers', embed_dims=64, num_latents=16, num_layers=1,
                    num_heads=2),
     decoder=dict(_base_.decoder, memory_stream='text'),
