@@ -188,6 +188,16 @@ def test_gigaword_bad_rows_are_one_line_errors_or_counted_skips(tmp_path, caplog
     with pytest.raises(ValueError, match=r"'.*s\.tgt', line 2: a target line without a source"):
         GigawordDataset(ann_file=str(tmp_path / 'short.src'), target_file=tgt)
     write(tmp_path / 's.src', ['one source', '', 'three', 'four', 'five'])
+    # through the tools: the same line, exit 2
+    files = [f'{loader}.dataset.{key}={value}' for loader in
+             ('train_dataloader', 'val_dataloader', 'test_dataloader')
+             for key, value in (('data_root', ''), ('ann_file', src), ('target_file', tgt))]
+    proc = subprocess.run([sys.executable, 'tools/train.py', TINY, '--work-dir',
+                           str(tmp_path / 'work'), '--cfg-options', *files],
+                          cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    assert proc.stderr.strip().splitlines()[-1] == \
+        f"train: error: '{src}', line 2: empty source line"
     with caplog.at_level(logging.WARNING):
         data = GigawordDataset(ann_file=src, target_file=tgt, skip_bad=True)
     assert len(data) == 3 and data.num_skipped_rows == 2

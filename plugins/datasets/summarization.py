@@ -11,8 +11,13 @@ import logging
 
 from mmengine.logging import print_log
 
+from mplug_registry.errors import MplugRegistryError
 from mplug_registry.registry import DATASETS
 from mplug_registry_plugins.datasets.base import MultimodalDataset, check_data_paths
+
+
+class BadRow(MplugRegistryError, ValueError):
+    """A bad source / target row; the tools print it as one line and exit 2."""
 
 
 def read_lines(path):
@@ -38,7 +43,8 @@ class GigawordDataset(MultimodalDataset):
         **kwargs: those of :class:`MultimodalDataset` (``data_root``, ``pipeline``, ``test_mode``,
             ``fraction``...); no media directory.
 
-    A bad row is a one-line :class:`ValueError` naming the file and the 1-based line: an empty
+    A bad row is a one-line :class:`BadRow` (a ``ValueError``) naming the file and the 1-based
+    line: an empty
     (or blank) source or target line, or a line of one file that the other file lacks (the files
     have different line counts). Each sample also has ``text_id``, its line number. The samples'
     task is ``'summarization'``.
@@ -75,7 +81,7 @@ class GigawordDataset(MultimodalDataset):
             problem = self._problem(sources, targets, index, target_path)
             if problem is not None:
                 if not self.skip_bad:
-                    raise ValueError(f"'{problem[0]}', line {number}: {problem[1]}")
+                    raise BadRow(f"'{problem[0]}', line {number}: {problem[1]}")
                 self.skipped_rows.append((problem[0], number, problem[1]))
                 continue
             info = dict(text=sources[index].strip(), text_id=number)
