@@ -2,10 +2,10 @@
 # encoder initialised from the installed 6-layer MiniLM (width 384, BERT's uncased vocabulary):
 # universal layers at its width, a 2-layer 256-wide shared decoder reading the text features
 # (memory_stream='text'); LMHead generates with beam 5 (the paper's), a length penalty and no
-# repeated trigram. Data: _base_/review_summ_data.py.
+# repeated trigram. Data: _base_/datasets/review_summ.py.
 #   python tools/make_review_summaries.py
 #   python tools/train.py configs/text_summarization/gigaword_minilm_reviews.py
-_base_ = ['./_base_/review_summ_data.py', '../_base_/modules/text_tiny.py',
+_base_ = ['../_base_/datasets/review_summ.py', '../_base_/modules/text_tiny.py',
           '../_base_/schedules/adamw_cosine.py', '../_base_/runtimes/default.py']
 
 C = 384   # MiniLM's width

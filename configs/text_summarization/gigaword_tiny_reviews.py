@@ -1,10 +1,10 @@
 # Summarization (mPLUG-2 Table 2: text encoder + universal layers + shared decoder), tiny and
 # randomly initialised for CPU: the decoder reads the text features after the universal layers
 # (memory_stream='text') and LMHead generates the summary with beam search (beam 5 as the paper),
-# a length penalty and no repeated trigram. Data: _base_/review_summ_data.py.
+# a length penalty and no repeated trigram. Data: _base_/datasets/review_summ.py.
 #   python tools/make_review_summaries.py
 #   python tools/train.py configs/text_summarization/gigaword_tiny_reviews.py
-_base_ = ['./_base_/review_summ_data.py', '../_base_/modules/text_tiny.py',
+_base_ = ['../_base_/datasets/review_summ.py', '../_base_/modules/text_tiny.py',
           '../_base_/modules/decoder_tiny.py', '../_base_/schedules/adamw_cosine.py',
           '../_base_/runtimes/default.py']
 
