@@ -34,7 +34,7 @@ def describe(sample, classes=None, wrap=40):
     elif get('pred_score') is not None and np.size(get('pred_score')) == 1:   # a regression
         lines.append(f'score {float(get("pred_score")):.3f}')
     for field, title in (('question', 'Q'), ('pred_answer', 'A'), ('pred_caption', 'caption'),
-                         ('text', 'text')):
+                         ('pred_summary', 'summary'), ('text', 'text')):
         if field == 'pred_answer' and get(field) == '':       # extractive QA found no span
             lines.append('A: (no answer in the text)')
         elif get(field) is not None and (field != 'text' or get('pred_bboxes') is not None):

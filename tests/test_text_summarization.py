@@ -268,3 +268,7 @@ def test_tiny_config_trains_and_tests_with_rouge(tmp_path):
     assert set(metrics) == {'rouge/rouge1', 'rouge/rouge2', 'rouge/rougeL'}
     assert all(0.0 <= v <= 1.0 for v in metrics.values())
     assert metrics['rouge/rouge1'] == pytest.approx(float(val[0][0]), abs=1e-4)
+    # one typed source line through tools/infer.py: the summary is printed
+    out, _ = run_tool('tools/infer.py', TINY, str(ckpt), '--text',
+                      'A raw comedy that is intermittently hilarious, as long as you like crude jokes.')
+    assert re.search(r'^summary: \S', out, flags=re.M), out
