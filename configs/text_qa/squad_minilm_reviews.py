@@ -15,7 +15,7 @@ model = dict(
     required_slots=('text_encoder', 'universal'),
 )
 # a share of the questions keeps a run short on CPU
-train_dataloader = dict(dataset=dict(fraction=0.15))
+train_dataloader = dict(dataset=dict(fraction=0.3))
 val_dataloader = dict(dataset=dict(fraction=0.5))
 test_dataloader = val_dataloader
 max_epochs = 1
