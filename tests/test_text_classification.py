@@ -152,9 +152,10 @@ def test_review_sentiment_train_test_infer(tmp_path):
     out = run_tool('tools/convert_rotten_tomatoes.py', str(data))
     train, dev = map(int, re.search(r'(\d+) train, (\d+) dev', out).groups())
     assert dev / (train + dev) == pytest.approx(0.2, abs=0.02)   # 20 % held out, whole movies
-    root = f'train_dataloader.dataset.data_root={data}'
+    roots = [f'{loader}.dataset.data_root={data}' for loader in
+             ('train_dataloader', 'val_dataloader', 'test_dataloader')]
     log = run_tool('tools/train.py', TINY, '--work-dir', str(tmp_path / 'work'), '--val-at-start',
-                   '--cfg-options', root, f'val_dataloader.dataset.data_root={data}',
+                   '--cfg-options', *roots,
                    'train_dataloader.dataset.indices=256', 'val_dataloader.dataset.indices=128',
                    'train_cfg.max_epochs=1')
     vals = re.findall(r'Epoch\(val\).*glue/accuracy: ([\d.]+)\s+glue/f1: ([\d.]+)\s+'
@@ -163,8 +164,7 @@ def test_review_sentiment_train_test_infer(tmp_path):
     assert all(0 <= float(v) <= 1 for v in vals[1][:2])
     ckpt = next((tmp_path / 'work').glob('best_*.pth'), None) or tmp_path / 'work' / 'epoch_1.pth'
     out = run_tool('tools/test.py', TINY, str(ckpt), '--work-dir', str(tmp_path / 'test'),
-                   '--cfg-options', f'test_dataloader.dataset.data_root={data}',
-                   'test_dataloader.dataset.indices=128')
+                   '--cfg-options', *roots, 'test_dataloader.dataset.indices=128')
     metrics = json.loads(out.strip().splitlines()[-1])
     assert set(metrics) >= {'glue/accuracy', 'glue/f1', 'glue/mcc'}
     out = run_tool('tools/infer.py', TINY, str(ckpt), '--text', 'A moving, funny and smart film.')

@@ -185,7 +185,8 @@ def test_bad_answer_start_through_train_is_one_error_line(tmp_path):
     proc = subprocess.run([sys.executable, 'tools/train.py', TINY, '--work-dir',
                            str(tmp_path / 'work'), '--cfg-options',
                            f'train_dataloader.dataset.data_root={tmp_path}',
-                           f'val_dataloader.dataset.data_root={tmp_path}'],
+                           f'val_dataloader.dataset.data_root={tmp_path}',
+                           f'test_dataloader.dataset.data_root={tmp_path}'],
                           cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 2, proc.stderr[-2000:]
     assert proc.stderr.strip().splitlines()[-1] == (
@@ -285,18 +286,6 @@ def run(*args):
     return proc.stdout + proc.stderr
 
 
-STEP0 = '''
-import json, sys
-from mmengine.config import DictAction
-from mplug_registry.config import load_config
-from mplug_registry.runtime import build_runner
-options = {k: DictAction._parse_iterable(v) for k, v in (a.split('=', 1) for a in sys.argv[3:])}
-cfg = load_config(sys.argv[1], options)
-cfg.work_dir = sys.argv[2]
-print(json.dumps(build_runner(cfg).test()))
-'''
-
-
 def test_tiny_qa_trains_and_tests_through_the_tools(tmp_path):
     data = tmp_path / 'data'
     out = run('tools/make_review_qa.py', '--out-dir', str(data), '--max-contexts', '60')
@@ -306,12 +295,13 @@ def test_tiny_qa_trains_and_tests_through_the_tools(tmp_path):
                f'test_dataloader.dataset.data_root={data}',
                'train_dataloader.dataset.fraction=1.0', 'val_dataloader.dataset.fraction=1.0',
                'test_dataloader.dataset.fraction=1.0']
-    step0 = json.loads(run('-c', STEP0, TINY, str(tmp_path / 'step0'),
-                           *options).strip().splitlines()[-1])
     work = tmp_path / 'work'
-    log = run('tools/train.py', TINY, '--work-dir', str(work), '--cfg-options', *options,
-              'train_cfg.max_epochs=20', 'train_cfg.val_interval=20',
+    log = run('tools/train.py', TINY, '--work-dir', str(work), '--val-at-start', '--cfg-options',
+              *options, 'train_cfg.max_epochs=20', 'train_cfg.val_interval=20',
               'default_hooks.logger.interval=5')
+    step0 = re.search(r'Epoch\(val\) \[0\].*squad/exact_match: ([\d.]+)\s+squad/f1: ([\d.]+)', log)
+    assert step0, log[-2000:]
+    step0 = {'squad/exact_match': float(step0.group(1)), 'squad/f1': float(step0.group(2))}
     assert re.search(r'Epoch\(train\)\s+\[1\]\[\s*5/\d+\].*qa\.loss_span', log), log[-2000:]
     ckpt = work / 'best_squad_f1_epoch_20.pth'
     assert ckpt.is_file(), sorted(p.name for p in work.iterdir())
