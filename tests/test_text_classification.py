@@ -82,6 +82,20 @@ def test_bad_rows_skipped_and_counted_when_asked(tmp_path):
         GlueDataset(ann_file=path, glue_task='SST2')
 
 
+def test_bad_row_through_train_is_one_error_line(tmp_path):
+    write(tmp_path / 'train.tsv', ['sentence\tlabel', 'good\t1', 'fine\tpositive'])
+    write(tmp_path / 'dev.tsv', ['sentence\tlabel', 'good\t1'])
+    proc = subprocess.run([sys.executable, 'tools/train.py', TINY, '--work-dir',
+                           str(tmp_path / 'work'), '--cfg-options',
+                           *[f'{loader}.dataset.data_root={tmp_path}' for loader in
+                             ('train_dataloader', 'val_dataloader', 'test_dataloader')]],
+                          cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    assert proc.stderr.strip().splitlines()[-1] == (
+        f"train: error: '{tmp_path / 'train.tsv'}', line 3: 'label' must be an integer class "
+        "index or one of ['0', '1'], got 'positive'")
+
+
 def test_metrics_on_hand_computed_cases():
     # TP=2, TN=1, FP=1, FN=0: accuracy 3/4, F1 = 2TP / (2TP + FP + FN) = 4/5,
     # MCC = (TP*TN - FP*FN) / sqrt((TP+FP)(TP+FN)(TN+FP)(TN+FN)) = 2 / sqrt(12)

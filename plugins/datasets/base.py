@@ -32,7 +32,7 @@ import numpy as np
 from mmengine.dataset import BaseDataset
 from mmengine.logging import print_log
 
-from mplug_registry.errors import close_match
+from mplug_registry.errors import MplugRegistryError, close_match
 
 _BAD = object()   # prepare_data's marker for a skipped sample
 
@@ -94,6 +94,39 @@ def image_problem(path):
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as err:
         return f'unreadable ({err})'
     return None
+
+
+class BadRow(MplugRegistryError, ValueError):
+    """A bad row or entry of an annotation file; the message names the file and the row, and the
+    tools print it as one line (exit 2) instead of a traceback."""
+
+
+def read_jsonl(path):
+    """``(where, row)`` for each non-blank line of a JSON Lines file: ``where`` names the file and
+    the 1-based line, ``row`` is the line's object; a line that is not one is a :class:`BadRow`."""
+    with open(path, encoding='utf-8') as f:
+        for number, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            where = f"'{path}', line {number}"
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as err:
+                raise BadRow(f'{where}: not valid JSON ({err.msg}, column {err.colno})') from None
+            if not isinstance(row, dict):
+                raise BadRow(f'{where}: expected an object like {{"text": ...}}, got a '
+                             f'{type(row).__name__}')
+            yield where, row
+
+
+def read_lines(path):
+    """The lines of a UTF-8 text file without their line ends (``\n`` or ``\r\n``; a final
+    newline ends the last line, it starts no new one), numbered as ``wc -l`` and editors do."""
+    with open(path, encoding='utf-8', newline='') as f:
+        lines = f.read().split('\n')
+    if lines and lines[-1] == '':
+        lines.pop()
+    return [line[:-1] if line.endswith('\r') else line for line in lines]
 
 
 def read_json(path):

@@ -6,13 +6,12 @@ A sample has ``text`` (first sentence), ``text_b`` (second sentence of a pair ta
 have none, and their samples carry ``index`` for a submission file.
 """
 import csv
-import json
 import logging
 
 from mmengine.logging import print_log
 
 from mplug_registry.registry import DATASETS
-from mplug_registry_plugins.datasets.base import MultimodalDataset
+from mplug_registry_plugins.datasets.base import BadRow, MultimodalDataset, read_jsonl, read_lines
 
 
 def _layout(text, text_b=None, label=None, labels=None, header=True, columns=None):
@@ -37,10 +36,6 @@ LAYOUTS = {
 }
 
 
-class BadRow(ValueError):
-    """A row that cannot become a sample (the message names the file and the line)."""
-
-
 @DATASETS.register_module()
 class GlueDataset(MultimodalDataset):
     """GLUE tasks from their TSV files, or any text classification from JSON Lines.
@@ -60,8 +55,9 @@ class GlueDataset(MultimodalDataset):
             raising on the first.
 
     A bad row (a missing column, an empty sentence, a label that is not an integer index nor
-    one of the classes) is a one-line :class:`ValueError` naming the file and the line. The other
-    arguments are those of :class:`MultimodalDataset`; the samples' task is ``'text'``.
+    one of the classes) is a one-line :class:`BadRow` (a ``ValueError``) naming the file and the
+    line. The other arguments are those of :class:`MultimodalDataset`; the samples' task is
+    ``'text'``.
     """
     METAINFO = dict(task='text')
 
@@ -93,7 +89,7 @@ class GlueDataset(MultimodalDataset):
         if self.ann_file.endswith('.jsonl'):
             rows = self._read_jsonl()
         elif self.glue_task is None:
-            raise ValueError(f"'{self.ann_file}': a TSV file needs `glue_task` (one of "
+            raise BadRow(f"'{self.ann_file}': a TSV file needs `glue_task` (one of "
                              f'{sorted(LAYOUTS)}) to know its columns')
         else:
             rows = self._read_tsv()
@@ -110,21 +106,20 @@ class GlueDataset(MultimodalDataset):
                       f"'{self.ann_file}', the first: {self.skipped_rows[0]}", logger='current',
                       level=logging.WARNING)
         if not samples:
-            raise ValueError(f"'{self.ann_file}': no samples"
+            raise BadRow(f"'{self.ann_file}': no samples"
                              + (f' ({self.num_skipped} bad rows skipped)' if self.skipped_rows
                                 else ''))
         return samples
 
     def _read_tsv(self):
-        with open(self.ann_file, encoding='utf-8', newline='') as f:
-            lines = [line.rstrip('\r\n') for line in f]
+        lines = read_lines(self.ann_file)
         columns, start = self.layout['columns'], 0
         if self.layout['header'] or (lines and lines[0].split('\t')[0] == 'index'):
             columns, start = lines[0].split('\t') if lines else [], 1    # GLUE's test files
         wanted = [self.layout['text'], self.layout['text_b']]
         missing = [c for c in wanted if c is not None and c not in columns]
         if missing:
-            raise ValueError(f"'{self.ann_file}', line 1: the header has no column {missing[0]!r} "
+            raise BadRow(f"'{self.ann_file}', line 1: the header has no column {missing[0]!r} "
                              f'of the {self.glue_task} layout (columns: {columns})')
         self.has_labels = self.layout['label'] in columns
         for number, line in enumerate(lines[start:], start + 1):
@@ -136,20 +131,7 @@ class GlueDataset(MultimodalDataset):
 
     def _read_jsonl(self):
         self.has_labels = None                                # decided per row
-        with open(self.ann_file, encoding='utf-8') as f:
-            for number, line in enumerate(f, 1):
-                if not line.strip():
-                    continue
-                where = f"'{self.ann_file}', line {number}"
-                try:
-                    row = json.loads(line)
-                except json.JSONDecodeError as err:
-                    raise ValueError(f'{where}: not valid JSON ({err.msg}, column {err.colno})') \
-                        from None
-                if not isinstance(row, dict):
-                    raise ValueError(f'{where}: expected an object like {{"text": ...}}, got a '
-                                     f'{type(row).__name__}')
-                yield where, row
+        yield from read_jsonl(self.ann_file)
 
     def _sample(self, where, row):
         from_tsv = isinstance(row, tuple)                     # a TSV line: (columns, fields)

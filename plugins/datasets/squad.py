@@ -14,17 +14,11 @@ from mmengine.logging import print_log
 
 from mplug_registry.builder import build_component
 from mplug_registry.checks import check_positive
-from mplug_registry.errors import MplugRegistryError
 from mplug_registry.registry import DATASETS
-from mplug_registry_plugins.datasets.base import MultimodalDataset, read_json
+from mplug_registry_plugins.datasets.base import BadRow, MultimodalDataset, read_json
 
 #: offset of a token that is not part of the context ([CLS], the question, [SEP], padding)
 NOT_CONTEXT = (-1, -1)
-
-
-class BadEntry(MplugRegistryError, ValueError):
-    """A bad SQuAD entry; the message names the file and the question id (the tools print it as
-    one line)."""
 
 
 def build_tokenizer(tokenizer):
@@ -117,7 +111,7 @@ class SquadDataset(MultimodalDataset):
         max_query_length: questions longer than this many tokens are cut to it.
         skip_bad: a question whose answer text is not at its ``answer_start`` (or otherwise
             malformed) is skipped, logged and counted (:attr:`num_skipped`,
-            :attr:`skipped_questions`) instead of raising a one-line :class:`BadEntry` (a
+            :attr:`skipped_questions`) instead of raising a one-line :class:`BadRow` (a
             ``ValueError``) naming the file and the question id.
         fraction: keep this share of the questions (evenly spaced in file order; all the windows
             of a kept question are kept).
@@ -177,7 +171,7 @@ class SquadDataset(MultimodalDataset):
         text)], is_impossible)]``; a bad entry raises or is skipped (``skip_bad``)."""
         data = read_json(self.ann_file)
         if not isinstance(data, dict) or not isinstance(data.get('data'), list):
-            raise BadEntry(f"'{self.ann_file}': expected a SQuAD file "
+            raise BadRow(f"'{self.ann_file}': expected a SQuAD file "
                              '{"version": ..., "data": [{"title", "paragraphs": [...]}]}')
         version = str(data.get('version', ''))
         self.version_2 = version.lstrip('v').startswith('2')
@@ -185,12 +179,12 @@ class SquadDataset(MultimodalDataset):
         for a, article in enumerate(data['data']):
             paragraphs = article.get('paragraphs') if isinstance(article, dict) else None
             if not isinstance(paragraphs, list):
-                raise BadEntry(f"'{self.ann_file}': data[{a}] has no `paragraphs` list")
+                raise BadRow(f"'{self.ann_file}': data[{a}] has no `paragraphs` list")
             for p, paragraph in enumerate(paragraphs):
                 where = f'data[{a}].paragraphs[{p}]'
                 context = paragraph.get('context') if isinstance(paragraph, dict) else None
                 if not isinstance(context, str) or not isinstance(paragraph.get('qas'), list):
-                    raise BadEntry(f"'{self.ann_file}': {where} needs a `context` string and a "
+                    raise BadRow(f"'{self.ann_file}': {where} needs a `context` string and a "
                                      '`qas` list')
                 for q, qa in enumerate(paragraph['qas']):
                     example = self._example(qa, context, f'{where}.qas[{q}]')
@@ -225,7 +219,7 @@ class SquadDataset(MultimodalDataset):
         except ValueError as err:
             reason = str(err)
             if not self.skip_bad:
-                raise BadEntry(f"'{self.ann_file}', question '{qid}': {reason}") from None
+                raise BadRow(f"'{self.ann_file}', question '{qid}': {reason}") from None
             self.skipped_questions[str(qid)] = reason
             return None
         return dict(question_id=str(qid), question=question, context=context, answers=spans,

@@ -11,23 +11,9 @@ import logging
 
 from mmengine.logging import print_log
 
-from mplug_registry.errors import MplugRegistryError
 from mplug_registry.registry import DATASETS
-from mplug_registry_plugins.datasets.base import MultimodalDataset, check_data_paths
-
-
-class BadRow(MplugRegistryError, ValueError):
-    """A bad source / target row; the tools print it as one line and exit 2."""
-
-
-def read_lines(path):
-    """The lines of a UTF-8 text file without their line ends (``\n`` or ``\r\n``; a final
-    newline ends the last line, it starts no new one), numbered as ``wc -l`` and editors do."""
-    with open(path, encoding='utf-8', newline='') as f:
-        lines = f.read().split('\n')
-    if lines and lines[-1] == '':
-        lines.pop()
-    return [line[:-1] if line.endswith('\r') else line for line in lines]
+from mplug_registry_plugins.datasets.base import (BadRow, MultimodalDataset, check_data_paths,
+                                                  read_lines)
 
 
 @DATASETS.register_module()

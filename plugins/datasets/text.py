@@ -1,8 +1,7 @@
 """``TextDataset``: text-only samples (no image, no video) from a JSON Lines file."""
-import json
-
 from mplug_registry.registry import DATASETS
-from mplug_registry_plugins.datasets.base import MEDIA_PREFIXES, MultimodalDataset
+from mplug_registry_plugins.datasets.base import (MEDIA_PREFIXES, BadRow, MultimodalDataset,
+                                                  read_jsonl)
 
 
 @DATASETS.register_module()
@@ -14,7 +13,8 @@ class TextDataset(MultimodalDataset):
     ``gt_label``, which :class:`PackMultimodalInputs` packs as a tensor and
     ``ClassificationHead(stream='text')`` reads; the other fields are kept as they are (the packing
     transform copies those it knows, e.g. ``question``, ``answers``, ``text_id``). Blank lines are
-    skipped. A bad row is a one-line :class:`ValueError` naming the file and the line.
+    skipped. A bad row is a one-line :class:`BadRow` (a ``ValueError``) naming the file and the
+    line.
 
     ``data_prefix`` names no media directory; ``fraction``, ``instruction`` and the other arguments
     are those of :class:`MultimodalDataset`. The samples' task is ``'text'``
@@ -23,28 +23,19 @@ class TextDataset(MultimodalDataset):
     METAINFO = dict(task='text')
 
     def parse_annotations(self):
-        with open(self.ann_file, encoding='utf-8') as f:
-            return [self._row(line, number) for number, line in enumerate(f, 1) if line.strip()]
+        return [self._row(where, row) for where, row in read_jsonl(self.ann_file)]
 
-    def _row(self, line, number):
-        where = f"'{self.ann_file}', line {number}"
-        try:
-            row = json.loads(line.rstrip('\r\n'))
-        except json.JSONDecodeError as err:
-            raise ValueError(f'{where}: not valid JSON ({err.msg}, column {err.colno})') from None
-        if not isinstance(row, dict):
-            raise ValueError(f'{where}: expected an object like {{"text": ...}}, '
-                             f'got a {type(row).__name__}')
+    def _row(self, where, row):
         text = row.get('text')
         if not isinstance(text, str) or not text.strip():
-            raise ValueError(f'{where}: `text` must be a non-empty string, got {text!r}')
+            raise BadRow(f'{where}: `text` must be a non-empty string, got {text!r}')
         media = [key for key in MEDIA_PREFIXES if key in row]
         if media:
-            raise ValueError(f'{where}: a text-only sample has no `{media[0]}` (an image or video '
-                             'dataset reads samples with media)')
+            raise BadRow(f'{where}: a text-only sample has no `{media[0]}` (an image or video '
+                         'dataset reads samples with media)')
         if 'label' in row:
             label = row.pop('label')
             if isinstance(label, bool) or not isinstance(label, int):
-                raise ValueError(f'{where}: `label` must be an integer class index, got {label!r}')
+                raise BadRow(f'{where}: `label` must be an integer class index, got {label!r}')
             row['gt_label'] = label
         return row
