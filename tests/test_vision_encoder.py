@@ -26,8 +26,8 @@ def perturb_lt(enc, scale=0.2):
     gen = torch.Generator().manual_seed(7)
     with torch.no_grad():
         for block in enc.transformer.resblocks:
-            block.lt.varphi.weight.copy_(scale * torch.randn(WIDTH, WIDTH, generator=gen))
-            block.lt.varphi.bias.copy_(scale * torch.randn(WIDTH, generator=gen))
+            block.temporal.varphi.weight.copy_(scale * torch.randn(WIDTH, WIDTH, generator=gen))
+            block.temporal.varphi.bias.copy_(scale * torch.randn(WIDTH, generator=gen))
 
 
 def per_frame_layout(enc, vid):
@@ -38,7 +38,7 @@ def per_frame_layout(enc, vid):
 
 
 def is_lt(name):
-    return '.lt.' in name
+    return ".temporal." in name
 
 
 # ----------------------------------------------------------------------------- LT (eqs. 1, 4-5)
@@ -77,9 +77,9 @@ def test_single_frame_video_still_runs_lt():
 
 def test_lt_groups_default_to_width():
     enc = make()
-    lt = enc.transformer.resblocks[0].lt
+    lt = enc.transformer.resblocks[0].temporal
     assert lt.temporal.groups == WIDTH                   # paper: G = C
-    assert make(lt_groups=4).transformer.resblocks[0].lt.temporal.groups == 4
+    assert make(lt_groups=4).transformer.resblocks[0].temporal.temporal.groups == 4
 
 
 # ------------------------------------------------------------------------ shared parameters
@@ -271,3 +271,69 @@ def test_conv_stems_give_the_patch_grid_and_train(patch, stem):
     with pytest.raises(ValueError, match=r"stem must be one of \('patch', 'conv', 'hybrid'\), "
                                          "got 'vit'"):
         make(stem='vit')
+
+
+# ------------------------------------------------------------- temporal modules (Table 15)
+TEMPORALS = ['LocalTemporal', 'TemporalSelfAttention', 'TemporalConv', None]
+
+
+def perturb_temporal(enc, scale=0.2):
+    """Give every temporal module's zero-initialised output projection random weights."""
+    gen = torch.Generator().manual_seed(7)
+    with torch.no_grad():
+        for block in enc.transformer.resblocks:
+            out = getattr(block.temporal, 'varphi', None) or getattr(block.temporal, 'out', None)
+            if out is not None:
+                out.weight.copy_(scale * torch.randn(out.weight.shape, generator=gen))
+                out.bias.copy_(scale * torch.randn(out.bias.shape, generator=gen))
+            if hasattr(block.temporal, 'frame_embed'):      # learned small: make order visible
+                block.temporal.frame_embed.copy_(torch.randn(block.temporal.frame_embed.shape,
+                                                             generator=gen))
+
+
+@pytest.mark.parametrize('temporal', TEMPORALS)
+def test_every_temporal_module_starts_as_identity(temporal):
+    enc = make(temporal=temporal).eval()
+    vid = video()
+    with torch.no_grad():
+        torch.testing.assert_close(enc(vid).tokens, per_frame_layout(enc, vid), atol=1e-5,
+                                   rtol=1e-5)
+
+
+@pytest.mark.parametrize('temporal', TEMPORALS)
+def test_only_temporal_modules_see_the_order_of_frames(temporal):
+    """Reversing a clip changes the pooled feature with a temporal module, not without one."""
+    enc = make(temporal=temporal).eval()
+    perturb_temporal(enc)
+    vid = video(t=4)
+    with torch.no_grad():
+        diff = (enc(vid).pooled - enc(vid.flip(1)).pooled).abs().max().item()
+    if temporal is None:
+        assert diff < 1e-5
+    else:
+        assert diff > 1e-3
+
+
+@pytest.mark.parametrize('temporal', TEMPORALS)
+def test_clip_checkpoint_loads_into_any_temporal_module(temporal):
+    sd = random_state(clip_visual_keys(WIDTH, LAYERS, PATCH, GRID, out_dim=16))
+    enc = make(output_dim=16, temporal=temporal)
+    assert enc.load_clip_state_dict(sd) == ([], [])
+    assert set(enc.state_dict()) - {k for k in enc.state_dict() if is_lt(k)} == set(sd)
+
+
+def test_temporal_modules_are_registered_and_configurable():
+    from mplug_registry.registry import MODELS
+    for name in TEMPORALS[:-1]:
+        assert MODELS.get(name) is not None
+    enc = make(temporal=dict(type='TemporalSelfAttention', heads=4, max_frames=2))
+    block = enc.transformer.resblocks[0].temporal
+    assert block.heads == 4 and block.frame_embed.shape == (2, WIDTH)
+    with torch.no_grad():       # clips longer than max_frames interpolate the frame embeddings
+        assert enc(video(t=5)).tokens.shape == (2, 1 + 5 * GRID * GRID, WIDTH)
+    assert make(temporal=dict(type='TemporalConv', kernel_size=5)) \
+        .transformer.resblocks[0].temporal.temporal.kernel_size == (5, )
+    with pytest.raises(ValueError, match='lt_groups / lt_kernel_size set the LocalTemporal'):
+        make(temporal='TemporalConv', lt_groups=4)
+    with pytest.raises(ValueError, match='temporal must be None or dict'):
+        make(temporal=3)

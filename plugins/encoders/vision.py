@@ -17,6 +17,7 @@ from mplug_registry.checks import check_positive
 from mplug_registry.model.base import BaseEncoder
 from mplug_registry.registry import MODELS
 from mplug_registry.structures import Features
+from mplug_registry_plugins.encoders.temporal import build_temporal
 from mplug_registry_plugins.layers import maybe_checkpoint
 
 #: size presets (CLIP ViT-B/16 and ViT-L/14; ``tiny`` for tests and CPU runs)
@@ -99,45 +100,12 @@ class CLIPAttention(nn.Module):
         return self.out_proj(out.transpose(1, 2).flatten(2))
 
 
-class LocalTemporal(nn.Module):
-    """Multi-group local temporal fusion, mPLUG-2 eqs. (4)-(5).
-
-    ``V_g = ReLU(A_g * phi_g(V))`` for each of ``G`` groups (``phi``: linear, ``A_g``: a temporal
-    convolution of kernel ``k`` over frames at the same spatial location), then
-    ``LT(V) = varphi(Concat[V_1..V_G])``. ``varphi`` is zero-initialised, so a new LT is the
-    identity inside its residual ``V + LT(LN(V))`` (eq. 1, in the pre-norm layout of CLIP).
-    """
-
-    def __init__(self, width, groups=None, kernel_size=3):
-        super().__init__()
-        groups = groups or width                                # paper: G = C
-        if groups < 1 or width % groups:
-            raise ValueError(f'lt_groups={groups} must be a positive divisor of the width {width}')
-        if kernel_size < 1 or kernel_size % 2 == 0:
-            raise ValueError(f'lt_kernel_size={kernel_size} must be a positive odd number')
-        self.norm = nn.LayerNorm(width)
-        self.phi = nn.Linear(width, width)                      # phi_g for all groups at once
-        self.temporal = nn.Conv1d(width, width, kernel_size, padding=kernel_size // 2,
-                                  groups=groups)                # A_g, one block per group
-        self.varphi = nn.Linear(width, width)
-        nn.init.zeros_(self.varphi.weight)
-        nn.init.zeros_(self.varphi.bias)
-
-    def forward(self, x, num_frames):  # x: [B*T, N, C] -> [B*T, N, C]
-        bt, n, c = x.shape
-        y = self.phi(self.norm(x))
-        y = y.view(bt // num_frames, num_frames, n, c).permute(0, 2, 3, 1)   # [B, N, C, T]
-        y = F.relu(self.temporal(y.reshape(-1, c, num_frames)))              # [B*N, C, T]
-        y = y.view(bt // num_frames, n, c, num_frames).permute(0, 3, 1, 2)   # [B, T, N, C]
-        return self.varphi(y.reshape(bt, n, c))
-
-
 class ResidualAttentionBlock(nn.Module):
-    """CLIP block plus LT for videos: eqs. (1)-(3) in pre-norm form."""
+    """CLIP block plus a temporal module for videos: eqs. (1)-(3) in pre-norm form."""
 
-    def __init__(self, width, heads, lt_groups, lt_kernel_size, mlp_ratio=4.0):
+    def __init__(self, width, heads, temporal=None, mlp_ratio=4.0):
         super().__init__()
-        self.lt = LocalTemporal(width, lt_groups, lt_kernel_size)
+        self.temporal = build_temporal(temporal, width)      # None: no temporal module
         self.ln_1 = nn.LayerNorm(width)
         self.attn = CLIPAttention(width, heads)
         self.ln_2 = nn.LayerNorm(width)
@@ -146,23 +114,36 @@ class ResidualAttentionBlock(nn.Module):
             c_fc=nn.Linear(width, hidden), gelu=QuickGELU(), c_proj=nn.Linear(hidden, width)))
 
     def forward(self, x, num_frames=None):     # x: [B*T, 1+L, C]; num_frames None = images
-        if num_frames is not None:
-            x = x + self.lt(x, num_frames)          # eq. (1): temporal, same spatial location
+        if num_frames is not None and self.temporal is not None:
+            x = x + self.temporal(x, num_frames)    # eq. (1): temporal, same spatial location
         x = x + self.attn(self.ln_1(x))             # eq. (2): spatial self-attention per frame
         return x + self.mlp(self.ln_2(x))           # eq. (3)
 
 
 class Transformer(nn.Module):
-    def __init__(self, width, layers, heads, lt_groups, lt_kernel_size, with_cp=False):
+    def __init__(self, width, layers, heads, temporal=None, with_cp=False):
         super().__init__()
         self.with_cp = with_cp
         self.resblocks = nn.ModuleList(
-            ResidualAttentionBlock(width, heads, lt_groups, lt_kernel_size) for _ in range(layers))
+            ResidualAttentionBlock(width, heads, temporal) for _ in range(layers))
 
     def forward(self, x, num_frames=None):
         for block in self.resblocks:
             x = maybe_checkpoint(lambda t, b=block: b(t, num_frames), x, with_cp=self.with_cp)
         return x
+
+
+def temporal_cfg(temporal, groups=None, kernel_size=3):
+    """``temporal`` as a config dict (or None); ``lt_groups`` / ``lt_kernel_size`` fill in an LT."""
+    if temporal is None:
+        return None
+    cfg = dict(type=temporal) if isinstance(temporal, str) else temporal
+    if isinstance(cfg, dict) and cfg.get('type') == 'LocalTemporal':
+        cfg = dict(dict(groups=groups, kernel_size=kernel_size), **cfg)
+    elif groups is not None or kernel_size != 3:
+        raise ValueError(f'lt_groups / lt_kernel_size set the LocalTemporal module, but temporal '
+                         f'is {temporal!r}: give its arguments in temporal=dict(type=..., ...)')
+    return cfg
 
 
 @MODELS.register_module()
@@ -172,9 +153,14 @@ class DualVisionEncoder(BaseEncoder):
     Args:
         arch: preset in :data:`ARCH_ZOO` (``tiny``, ``base`` = ViT-B/16, ``large`` = ViT-L/14).
         width, layers, heads, patch_size, image_size: override the preset.
+        temporal: the temporal module of every block for videos (:mod:`.temporal`, mPLUG-2
+            Table 15): a registered name or ``dict(type=..., **args)``: ``'LocalTemporal'`` (LT,
+            eqs. 4-5, the default), ``'TemporalSelfAttention'``, ``'TemporalConv'``, or ``None``
+            (frames are encoded as images and only pooled).
         lt_groups: number of groups G of the local temporal modules (default ``None``: G = C,
-            the paper's choice, appendix B.1).
-        lt_kernel_size: temporal kernel size k of ``A_g`` (odd, default 3).
+            the paper's choice, appendix B.1); only with ``LocalTemporal``.
+        lt_kernel_size: temporal kernel size k of ``A_g`` (odd, default 3); only with
+            ``LocalTemporal``.
         output_dim: if set, a CLIP ``proj`` ``[width, output_dim]`` is created (used by contrastive
             heads as ``encoder.proj``); ``Features`` keep the width.
         with_cp: activation checkpointing per block.
@@ -192,7 +178,8 @@ class DualVisionEncoder(BaseEncoder):
     modality = 'vision'
 
     def __init__(self, arch='base', width=None, layers=None, heads=None, patch_size=None,
-                 image_size=None, lt_groups=None, lt_kernel_size=3, output_dim=None,
+                 image_size=None, temporal='LocalTemporal', lt_groups=None, lt_kernel_size=3,
+                 output_dim=None,
                  with_cp=False, stem='patch', pretrained=None, init_cfg=None):
         super().__init__(init_cfg=init_cfg)
         if arch not in ARCH_ZOO:
@@ -219,8 +206,9 @@ class DualVisionEncoder(BaseEncoder):
         self.class_embedding = nn.Parameter(scale * torch.randn(w))
         self.positional_embedding = nn.Parameter(scale * torch.randn(grid * grid + 1, w))
         self.ln_pre = nn.LayerNorm(w)
-        self.transformer = Transformer(w, spec['layers'], spec['heads'], lt_groups,
-                                       lt_kernel_size, with_cp=with_cp)
+        self.transformer = Transformer(
+            w, spec['layers'], spec['heads'],
+            temporal_cfg(temporal, groups=lt_groups, kernel_size=lt_kernel_size), with_cp=with_cp)
         self.ln_post = nn.LayerNorm(w)
         self.proj = nn.Parameter(scale * torch.randn(w, output_dim)) if output_dim else None
         self.out_dims = {'vision': w}
@@ -263,9 +251,9 @@ class DualVisionEncoder(BaseEncoder):
     def load_clip_state_dict(self, state_dict, strict=True):
         """Load an OpenAI-CLIP vision state dict (whole-CLIP keys under ``visual.`` are taken).
 
-        The LT modules are new in mPLUG-2 and are not in CLIP checkpoints: they keep their
+        The temporal modules (LT or another choice) are not in CLIP checkpoints: they keep their
         identity initialisation. A position embedding of another (square) grid is interpolated.
-        Returns ``(missing, unexpected)`` without the LT keys; a width or shape mismatch raises
+        Returns ``(missing, unexpected)`` without the temporal modules' keys; a width or shape mismatch raises
         ``ValueError``, and so does, with ``strict``, any missing or unexpected key.
         """
         if not isinstance(self.conv1, nn.Conv2d):
@@ -295,7 +283,7 @@ class DualVisionEncoder(BaseEncoder):
             raise ValueError(f'CLIP state dict shapes do not match DualVisionEncoder '
                              f'(checkpoint vs encoder): {wrong[:5]}')
         result = self.load_state_dict(sd, strict=False)
-        missing = [k for k in result.missing_keys if '.lt.' not in k]
+        missing = [k for k in result.missing_keys if '.temporal.' not in k]
         unexpected = list(result.unexpected_keys)
         if strict and (missing or unexpected):
             hint = ''
