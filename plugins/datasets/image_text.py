@@ -41,8 +41,8 @@ class CocoCaptionDataset(ImageTextDataset):
 
     def parse_annotations(self):
         infos = []
-        for item in read_caption_file(self.ann_file):
-            base = dict(img_path=self.image_path(item['image']), image_id=item['image_id'])
+        for item in read_caption_file(self.ann_file, self.MEDIA_KEY):
+            base = dict(self.media(item['image']), image_id=item['image_id'])
             if self.test_mode:
                 infos.append(dict(base, gt_caption=list(item['captions'])))
             else:
@@ -63,9 +63,9 @@ class ImageTextPairDataset(ImageTextDataset):
 
     def parse_annotations(self):
         infos = []
-        for item in read_caption_file(self.ann_file):
+        for item in read_caption_file(self.ann_file, self.MEDIA_KEY):
             for c in item['captions']:
-                infos.append(dict(img_path=self.image_path(item['image']),
+                infos.append(dict(self.media(item['image']),
                                   image_id=item['image_id'], text=c, text_id=len(infos)))
         return infos
 
@@ -90,12 +90,12 @@ class RetrievalDataset(ImageTextDataset):
 
     def parse_annotations(self):
         infos = []
-        for index, item in enumerate(read_caption_file(self.ann_file)):
-            path = self.image_path(item['image'])
+        for index, item in enumerate(read_caption_file(self.ann_file, self.MEDIA_KEY)):
+            media = self.media(item['image'])
             if self.test_mode:
-                infos.append(dict(img_path=path, gt_caption=list(item['captions'])))
+                infos.append(dict(media, gt_caption=list(item['captions'])))
             else:
-                infos.extend(dict(img_path=path, image_id=index, text=c)
+                infos.extend(dict(media, image_id=index, text=c)
                              for c in item['captions'])
         return infos
 
@@ -192,7 +192,7 @@ class VQADataset(ImageTextDataset):
         infos = []
         for q in data['questions']:
             name = self.img_name_template.format(data_subtype=subtype, image_id=q['image_id'])
-            info = dict(img_path=self.image_path(name), image_id=q['image_id'],
+            info = dict(self.media(name), image_id=q['image_id'],
                         question=q['question'], question_id=q['question_id'])
             if self.answer_file:
                 if q['question_id'] not in annotations:
@@ -205,11 +205,12 @@ class VQADataset(ImageTextDataset):
         return infos
 
     def _albef_entry(self, entry, i):
-        if 'question' not in entry or 'image' not in entry:
-            raise ValueError(f"'{self.ann_file}': entry {i} needs `question` and `image`")
-        info = dict(img_path=self.image_path(entry['image']), question=entry['question'],
+        key = self.MEDIA_KEY
+        if not isinstance(entry, dict) or 'question' not in entry or key not in entry:
+            raise ValueError(f"'{self.ann_file}': entry {i} needs `question` and `{key}`")
+        info = dict(self.media(entry[key]), question=entry['question'],
                     question_id=entry.get('question_id', i),
-                    image_id=image_id_of(entry['image'], entry.get('image_id')))
+                    image_id=image_id_of(entry[key], entry.get(f'{key}_id')))
         if entry.get('answer') is not None:
             answer = entry['answer']
             self._add_answers(info, answer if isinstance(answer, list) else [answer])

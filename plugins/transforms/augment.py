@@ -4,7 +4,8 @@ The fine-tuning augmentation of mPLUG-2 (appendix B): "ResizedCrop with a minimu
 HorizontalFlip with 0.5 probability", images resized to 336/576/384/336 for retrieval, VQA,
 captioning and grounding; the defaults follow it (``scale=(0.5, 1.0)``, ``prob=0.5``).
 
-Both keep ``gt_bboxes`` (``[N, 4]`` ``xyxy``, continuous pixel coordinates: pixel column ``i`` spans
+On a video clip (``imgs``, the frames a decoder wrote) both do the same to every frame: one crop and
+one flip per clip, as mPLUG-2 fine-tunes on videos. Both keep ``gt_bboxes`` (``[N, 4]`` ``xyxy``, continuous pixel coordinates: pixel column ``i`` spans
 ``[i, i + 1)``) consistent with the image, and ``RandomFlip`` keeps the text consistent too by
 swapping the words *left* and *right*. Resizing reuses :class:`ImageResize`.
 
@@ -22,7 +23,7 @@ from mmcv.transforms import BaseTransform
 
 from mplug_registry.checks import check_positive
 from mplug_registry.registry import TRANSFORMS
-from mplug_registry_plugins.transforms.image import ImageResize
+from mplug_registry_plugins.transforms.image import ImageResize, first_image, map_images
 
 #: text fields whose left/right words a horizontal flip swaps
 TEXT_FIELDS = ('text', 'question', 'gt_caption', 'answers', 'gt_answers')
@@ -74,18 +75,26 @@ class RandomFlip(_Seeded, BaseTransform):
     """Horizontal flip with probability ``prob``: flips ``img``, maps ``gt_bboxes``
     ``[x1, y1, x2, y2]`` to ``[W - x2, y1, W - x1, y2]`` and swaps left/right words
     (:func:`swap_words` with ``word_pairs``) in ``text_fields``, so "the circle left of the square"
-    stays true. Sets ``flip`` and ``flip_direction``."""
+    stays true. ``flip_label_map`` does the same for class labels (``{label: its mirror}``, e.g. a
+    "moves left" class to "moves right": mmaction2's ``Flip`` argument of that name; give both
+    directions). Sets ``flip`` and ``flip_direction``."""
 
     def __init__(self, prob=0.5, direction='horizontal', text_fields=TEXT_FIELDS,
-                 word_pairs=LEFT_RIGHT, seed=None):
-        self.check_args(prob, direction)
+                 word_pairs=LEFT_RIGHT, flip_label_map=None, seed=None):
+        self.check_args(prob, direction, flip_label_map)
         self.prob, self.direction, self.seed = prob, direction, seed
         self.text_fields, self.word_pairs = tuple(text_fields), tuple(map(tuple, word_pairs))
+        self.flip_label_map = dict(flip_label_map or {})
 
     @staticmethod
-    def check_args(prob=0.5, direction='horizontal', **_):
+    def check_args(prob=0.5, direction='horizontal', flip_label_map=None, **_):
         if isinstance(prob, bool) or not isinstance(prob, (int, float)) or not 0 <= prob <= 1:
             raise ValueError(f'prob must be a number in [0, 1], got {prob!r}')
+        if flip_label_map is not None and not (
+                isinstance(flip_label_map, dict) and
+                all(isinstance(k, int) and isinstance(v, int) for k, v in flip_label_map.items())):
+            raise ValueError(f'flip_label_map must be a dict of int labels {{label: mirrored '
+                             f'label}}, got {flip_label_map!r}')
         if direction != 'horizontal':
             raise ValueError(f"direction must be 'horizontal' (the only one that keeps text "
                              f'consistent by swapping left/right), got {direction!r}')
@@ -95,9 +104,11 @@ class RandomFlip(_Seeded, BaseTransform):
         results['flip'], results['flip_direction'] = bool(flip), self.direction if flip else None
         if not flip:
             return results
-        img = results['img']
-        width = img.shape[1]
-        results['img'] = np.ascontiguousarray(img[:, ::-1])           # [H, W, 3]
+        width = first_image(results).shape[1]
+        map_images(results, lambda img: np.ascontiguousarray(img[:, ::-1]))   # [H, W, 3]
+        label = results.get('gt_label')
+        if self.flip_label_map and label is not None and int(label) in self.flip_label_map:
+            results['gt_label'] = self.flip_label_map[int(label)]
         if results.get('gt_bboxes') is not None:
             boxes = np.asarray(results['gt_bboxes'], np.float32).copy()  # [N, 4]
             boxes[:, [0, 2]] = width - boxes[:, [2, 0]]
@@ -163,11 +174,11 @@ class RandomResizedCrop(_Seeded, BaseTransform):
         return 0, 0, width, height
 
     def transform(self, results):
-        img = results['img']
+        height, width = first_image(results).shape[:2]
         boxes = results.get('gt_bboxes')
         boxes = None if boxes is None else np.asarray(boxes, np.float32).reshape(-1, 4)  # [N, 4]
-        x0, y0, w, h = self.crop_region(img.shape[0], img.shape[1], boxes)
-        results['img'] = np.ascontiguousarray(img[y0:y0 + h, x0:x0 + w])   # [h, w, 3]
+        x0, y0, w, h = self.crop_region(height, width, boxes)
+        map_images(results, lambda img: np.ascontiguousarray(img[y0:y0 + h, x0:x0 + w]))
         if boxes is not None:
             boxes = boxes - np.array([x0, y0, x0, y0], np.float32)
             results['gt_bboxes'] = np.clip(boxes, 0, np.array([w, h, w, h], np.float32))

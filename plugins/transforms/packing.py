@@ -18,7 +18,8 @@ DEFAULT_META = ('sample_idx', 'img_path', 'video_path', 'ori_shape', 'img_shape'
 
 @TRANSFORMS.register_module()
 class PackMultimodalInputs(BaseTransform):
-    """Pack ``img`` (``H x W x 3``) or ``frames`` (``T x H x W x 3``) into ``inputs['images']``
+    """Pack ``img`` (``H x W x 3``) or ``frames`` (``T x H x W x 3``; or ``imgs``, a decoder's list
+    of frames) into ``inputs['images']``
     (``uint8`` ``[3, H, W]`` / ``[T, 3, H, W]``) and the annotation fields into a
     :class:`MultimodalDataSample` (``fields``: data fields, ``meta_keys``: metainfo). A sample
     with neither (text only) packs to empty ``inputs``."""
@@ -28,6 +29,8 @@ class PackMultimodalInputs(BaseTransform):
 
     def transform(self, results):
         inputs = {}
+        if isinstance(results.get('imgs'), (list, tuple)):   # a decoder's list of frames
+            results['frames'] = np.stack(results['imgs'])    # [T, H, W, 3]
         for key in ('img', 'frames'):
             if results.get(key) is not None:
                 arr = np.ascontiguousarray(results[key])
