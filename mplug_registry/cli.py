@@ -95,19 +95,22 @@ def cmd_show(args):
 
 
 def _build_model(path):
-    """The model of a config; the config's data need not exist yet (listed on stderr if it does not)."""
+    """``(config, its model)``; the config's data need not exist yet (listed on stderr if it does
+    not)."""
     from .config import load_config, validate_config
     missing = []
     # notices of libraries imported by the checks (DeepSpeed's accelerator line) go to stderr
     with contextlib.redirect_stdout(sys.stderr):
-        model = validate_config(load_config(path), missing_data=missing)
+        cfg = load_config(path)
+        model = validate_config(cfg, missing_data=missing)
     for err in missing:
         print(f'note: data not found (training and testing need it): {err}', file=sys.stderr)
-    return model
+    return cfg, model
 
 
 def cmd_check(args):
-    model = _build_model(args.config)
+    from .table2 import describe
+    cfg, model = _build_model(args.config)
     rows = model.composition() if hasattr(model, 'composition') else \
         [('model', type(model).__name__, 'task', sum(p.numel() for p in model.parameters()))]
     w = max(len(r[0]) for r in rows)
@@ -116,11 +119,13 @@ def cmd_check(args):
         print(f'  {slot:<{w}}  {name:<28} {kind:<9} {params:>12,} params')
     total = sum(p.numel() for p in model.parameters())
     print(f'  {"total":<{w}}  {"":<28} {"":<9} {total:>12,} params')
+    for line in describe(cfg, model):
+        print(line)
 
 
 def cmd_graph(args):
     from .graph import draw_composition
-    model = _build_model(args.config)
+    _, model = _build_model(args.config)
     draw_composition(model, args.output, title=args.config)
     print(f'wrote {args.output}')
 

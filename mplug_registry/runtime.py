@@ -147,6 +147,27 @@ def check_runner_config(cfg):
                               ' to resume from' if cfg.get('resume') else '')
 
 
+def pretrained_inits(node, key):
+    """``(dotted key, checkpoint)`` of every ``init_cfg=dict(type='Pretrained', checkpoint=...)``
+    in a model config (MMEngine loads them when the runner initialises the weights)."""
+    if isinstance(node, dict):
+        if node.get('type') == 'Pretrained' and isinstance(node.get('checkpoint'), str):
+            yield f'{key}.checkpoint', node['checkpoint']
+        for name, value in node.items():
+            yield from pretrained_inits(value, f'{key}.{name}')
+    elif isinstance(node, (list, tuple)):
+        for i, value in enumerate(node):
+            yield from pretrained_inits(value, f'{key}[{i}]')
+
+
+def check_pretrained_inits(cfg):
+    """Training initialises the weights: every ``Pretrained`` init_cfg's file must be there."""
+    from .checkpoint import check_checkpoint_file
+    for key, path in pretrained_inits(cfg.get('model'), 'model'):
+        check_checkpoint_file(path, key, " (an init_cfg of type 'Pretrained': train or fetch "
+                                         'those weights first)')
+
+
 def check_load_from(runner, cfg):
     """Before loading ``load_from`` into a new run: fail clearly on a checkpoint of another
     composition, and report missing/unexpected keys by slot."""

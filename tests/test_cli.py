@@ -39,10 +39,12 @@ def test_check_prints_composition_with_parameter_counts():
     proc = run_cli('check', CONFIG)
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.splitlines()
-    slots = [ln.split()[0] for ln in lines[1:]]
+    slots = [ln.split()[0] for ln in lines[1:5]]
     assert slots == ['vision_encoder', 'universal', 'heads.cls', 'total']
-    counts = [int(ln.split()[-2].replace(',', '')) for ln in lines[1:]]
+    counts = [int(ln.split()[-2].replace(',', '')) for ln in lines[1:5]]
     assert sum(counts[:-1]) == counts[-1] and counts[2] == 192 * 10 + 10
+    assert lines[5:] == ["mPLUG-2 Table 2 row 'Image Classification': image enc, universal",
+                         '  this config: image enc, universal (matches the row)']
 
 
 def test_check_reports_config_errors_in_one_line(tmp_path):

@@ -2,14 +2,16 @@
 
 Also ``python tools/infer.py CONFIG CHECKPOINT ...``. Prints the prediction (class / answer /
 caption / box / matching score). With ``--image`` it writes a picture with the prediction drawn on
-the image; with ``--video`` the video is decoded (PyAV), ``--num-frames`` frames are sampled uniformly
-(default: the ``num_frames`` of the config's test data, else 4), each goes through the image
-transforms of the test pipeline, the model gets ``[1, T, 3, H, W]`` and the picture is the strip of
-sampled frames (``--out``, default ``work_dirs/infer/<file>_pred.png``). Text alone (``--text`` or
+the image. With ``--video``, a test pipeline that decodes videos (mmaction2's ``DecordInit`` /
+``UniformSample`` / ``DecordDecode`` or the like) runs as it is on the file (``--num-frames`` sets
+its ``clip_len``); a pipeline of image transforms gets the video decoded by PyAV, ``--num-frames``
+frames sampled uniformly (default: the ``num_frames`` of the config's test data, else 4) and each
+frame transformed. The model gets ``[1, T, 3, H, W]``; the picture is the strip of the frames it
+saw (``--out``, default ``work_dirs/infer/<file>_pred.png``). Text alone (``--text`` or
 ``--question`` without an image or video) is for text-only models: the prediction is printed, no
 picture is written; an extractive QA model takes ``--question`` about the context ``--text`` (its
-dataset's windows, merged into one answer). A model trained on several tasks (``model.task_heads``) predicts with the heads
-of ``--task`` (default: the task of the config's test dataset).
+dataset's windows, merged into one answer). A model trained on several tasks (``model.task_heads``)
+predicts with the heads of ``--task`` (default: the task of the config's test dataset).
 """
 import argparse
 import os
@@ -39,6 +41,9 @@ def parse_args(argv=None, prog=None):
     p.add_argument('--task', help='for a multi-task model: which task (its heads) predicts')
     p.add_argument('--out', help='where to write the picture')
     p.add_argument('--topk', type=int, default=5, help='classes to print for classifiers')
+    from mmengine.config import DictAction
+    p.add_argument('--cfg-options', nargs='+', action=DictAction, default={},
+                   help='override config keys, e.g. test_dataloader.dataset.data_root=DIR')
     args = p.parse_args(argv)
     if not (args.image or args.video or args.question or args.text):
         p.error('give an input: --image, --video, or --text / --question alone for a text model')
@@ -143,12 +148,16 @@ def _dataset_class(cfg):
 
 
 def dataset_metainfo(cfg):
-    """``METAINFO`` of the class of the config's test (else val) dataset, updated by the config's
-    own ``metainfo`` (e.g. class names); ``{}`` if unknown."""
+    """``METAINFO`` of the class of the config's test (else val) dataset, updated by what its files
+    name (``config_metainfo``: a video list's ``label_map``) and by the config's own ``metainfo``
+    (e.g. class names); ``{}`` if unknown."""
     loader = cfg.get('test_dataloader') or cfg.get('val_dataloader') or {}
-    given = (loader.get('dataset') or {}).get('metainfo')
-    return dict(getattr(_dataset_class(cfg), 'METAINFO', {}) or {},
-                **(given if isinstance(given, dict) else {}))
+    dataset = loader.get('dataset') or {}
+    given = dataset.get('metainfo')
+    klass = _dataset_class(cfg)
+    from_files = klass.config_metainfo(dataset) if hasattr(klass, 'config_metainfo') else {}
+    return {**(getattr(klass, 'METAINFO', {}) or {}), **from_files,
+            **(given if isinstance(given, dict) else {})}
 
 
 def _head_needing_vision(model, names):
@@ -167,12 +176,37 @@ def _run(steps, results):
     return results
 
 
+def decodes_video(pipeline):
+    """Whether a pipeline decodes video files itself (a ``*Init`` / ``*Decode`` step, as
+    mmaction2's ``DecordInit`` / ``PyAVDecode``)."""
+    return any(isinstance(step, dict) and isinstance(step.get('type'), str) and
+               step['type'].rsplit('.', 1)[-1].endswith(('Init', 'Decode')) for step in pipeline)
+
+
+def test_pipeline(cfg):
+    loader = cfg.get('test_dataloader') or cfg.get('val_dataloader') or {}
+    return (loader.get('dataset') or {}).get('pipeline') or []
+
+
+def _decode_video(steps, results, path):
+    """Run a decoding pipeline's steps on a video file; a file that does not decode is one line."""
+    from mplug_registry.video import video_problem
+    try:
+        return _run(steps, results)
+    except Exception as err:   # the file's fault or the pipeline's: the probe decides
+        problem = video_problem(path)
+        if problem is None:
+            raise
+        raise ConfigError('--video', f"cannot read '{path}' as a video: {problem}") from err
+
+
 def predict(cfg, checkpoint, image=None, question=None, text=None, task=None, frames=None,
-            text_pair=None):
+            text_pair=None, video=None):
     """``(packed input tensor, data sample with predictions)`` for one input.
 
     ``image``: ``H x W x 3``; ``frames``: a video's ``T x H x W x 3`` (each frame goes through the
-    test pipeline's transforms before packing, then they are packed together); neither: text alone.
+    test pipeline's transforms before packing, then they are packed together); ``video``: a video
+    file for a test pipeline that decodes it (:func:`decodes_video`); none: text alone.
     """
     import numpy as np
     import torch
@@ -186,7 +220,7 @@ def predict(cfg, checkpoint, image=None, question=None, text=None, task=None, fr
     model.load_state_dict(load_local_state_dict(checkpoint), strict=False)
     model.eval()
     loader = cfg.get('test_dataloader') or cfg.get('val_dataloader') or {}
-    pipeline = (loader.get('dataset') or {}).get('pipeline') or []
+    pipeline = test_pipeline(cfg)
     results = dict(img_path='<input>', sample_idx=0)
     if question:
         results['question'] = question
@@ -194,6 +228,8 @@ def predict(cfg, checkpoint, image=None, question=None, text=None, task=None, fr
         results['text'] = text
     if text_pair:
         results['text_b'] = text_pair
+    if (loader.get('dataset') or {}).get('instruction'):   # the task instruction its data gives
+        results['instruction'] = loader['dataset']['instruction']
     if model.task_heads is not None:
         results['task'] = task or dataset_metainfo(cfg).get('task')
         if results['task'] is None:
@@ -201,7 +237,7 @@ def predict(cfg, checkpoint, image=None, question=None, text=None, task=None, fr
                               f'{", ".join(model.task_heads)}')
     elif task is not None:
         raise ConfigError('--task', 'this model has no task_heads: it has one task')
-    if image is None and frames is None:
+    if image is None and frames is None and video is None:
         names = model.heads if model.task_heads is None else \
             model.task_heads.get(results['task'], ())
         name = _head_needing_vision(model, names)
@@ -228,7 +264,11 @@ def predict(cfg, checkpoint, image=None, question=None, text=None, task=None, fr
     # the transforms before the packing one work on one image (a video: on each frame)
     pack = next((i for i, s in enumerate(steps) if type(s).__name__.startswith('Pack')),
                 len(steps))
-    if frames is not None:
+    if video is not None:
+        del results['img_path']
+        results = _decode_video(steps[:pack], dict(results, filename=video, video_path=video,
+                                                   start_index=0, modality='RGB'), video)
+    elif frames is not None:
         done = [_run(steps[:pack], dict(results, img=f, ori_shape=f.shape[:2])) for f in frames]
         results = {k: v for k, v in done[0].items() if k != 'img'}
         results['frames'] = np.stack([r['img'] for r in done])
@@ -260,10 +300,13 @@ def print_boxes(sample, input_hw, original_hw):
               f'{w} x {h} model input')
 
 
-def frame_strip(frames):
-    """A video's packed frames ``[T, 3, H, W]`` side by side: one ``H x T*W x 3`` picture."""
+def frame_strip(frames, min_height=160):
+    """A video's packed frames ``[T, 3, H, W]`` side by side: one ``H x T*W x 3`` picture, small
+    frames enlarged (nearest, by a whole factor) to at least ``min_height`` pixels."""
     t, c, h, w = frames.shape
-    return frames.permute(2, 0, 3, 1).reshape(h, t * w, c).cpu().numpy()
+    strip = frames.permute(2, 0, 3, 1).reshape(h, t * w, c).cpu().numpy()
+    factor = -(-min_height // h)
+    return strip.repeat(factor, 0).repeat(factor, 1) if factor > 1 else strip
 
 
 def main(argv=None, prog=None):
@@ -274,22 +317,32 @@ def main(argv=None, prog=None):
         from mplug_registry.visualize import describe, draw_prediction
         if not os.path.isfile(args.checkpoint):
             raise ConfigError('checkpoint', f"no checkpoint file at '{args.checkpoint}'")
-        cfg = load_config(args.config)
-        original = frames = None
+        cfg = load_config(args.config, args.cfg_options)
+        original = frames = video = None
         if args.image:
             original = load_image(args.image)
+        elif args.video and decodes_video(test_pipeline(cfg)):
+            if not os.path.isfile(args.video):
+                raise ConfigError('--video', f"no video file at '{args.video}'")
+            video = original = args.video
+            if args.num_frames:
+                for step in test_pipeline(cfg):
+                    if 'clip_len' in step:
+                        step['clip_len'] = args.num_frames
         elif args.video:
             num_frames = args.num_frames or config_num_frames(cfg) or DEFAULT_NUM_FRAMES
             frames, total = load_video(args.video, num_frames)
             original = frames[0]
             print(f'video: {num_frames} of {total} frames, sampled uniformly')
-        inputs, sample = predict(cfg, args.checkpoint, original if frames is None else None,
+        inputs, sample = predict(cfg, args.checkpoint, None if args.video else original,
                                  args.question, args.text, args.task, frames=frames,
-                                 text_pair=args.text_pair)
+                                 text_pair=args.text_pair, video=video)
+        if video is not None:
+            print(f'video: {inputs.shape[0]} frames decoded and sampled by the test pipeline')
         classes = dataset_metainfo(cfg).get('classes')
         for line in describe(sample, classes):
             print(line)
-        if original is not None:
+        if original is not None and video is None:
             print_boxes(sample, inputs.shape[-2:], original.shape[:2])
         if sample.get('pred_score') is not None and sample.get('pred_label') is not None:
             scores = sample.pred_score
@@ -302,7 +355,7 @@ def main(argv=None, prog=None):
         name = os.path.splitext(os.path.basename(args.image or args.video))[0]
         out = args.out or os.path.join('work_dirs', 'infer', name + '_pred.png')
         os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
-        picture = frame_strip(inputs) if frames is not None else inputs
+        picture = frame_strip(inputs) if args.video else inputs
         Image.fromarray(draw_prediction(picture, sample, classes)).save(out)
         print(f'picture: {out}')
 

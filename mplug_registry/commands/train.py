@@ -8,8 +8,8 @@ import argparse
 
 from mplug_registry.commands import add_runner_args
 from mplug_registry.config import load_config
-from mplug_registry.runtime import (apply_amp, build_runner, default_work_dir,
-                                    distributed_teardown, user_errors)
+from mplug_registry.runtime import (apply_amp, build_runner, check_pretrained_inits,
+                                    default_work_dir, distributed_teardown, user_errors)
 
 
 def parse_args(argv=None, prog=None):
@@ -42,6 +42,7 @@ def main(argv=None, prog=None):
         if args.val_at_start:
             cfg.custom_hooks = list(cfg.get('custom_hooks') or []) + [
                 dict(type='ValidateAtStartHook')]
+        check_pretrained_inits(cfg)
         runner = build_runner(cfg)
         runner.train()
 

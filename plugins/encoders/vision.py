@@ -167,7 +167,9 @@ class DualVisionEncoder(BaseEncoder):
         stem: ``'patch'`` (CLIP's ``p x p`` patch projection ``conv1``), ``'conv'`` (a small
             convolutional stem, :class:`ConvStem`, for training from scratch) or ``'hybrid'``
             (both, summed); CLIP checkpoints fit ``'patch'`` only.
-        pretrained: local path of a CLIP (or our own) state dict to load at init.
+        pretrained: local path of a CLIP state dict, or of a checkpoint of this project whose
+            ``vision_encoder`` has this architecture (its temporal modules are loaded too), to
+            load at init.
 
     ``forward(images)`` returns :class:`Features` with ``tokens`` ``[B, 1+L, C]`` for images and
     ``[B, 1+T*L, C]`` for videos (CLS averaged over time, then every frame's patch tokens) and
@@ -249,7 +251,9 @@ class DualVisionEncoder(BaseEncoder):
         return Features(tokens=x, pooled=x[:, 0], grid=grid)
 
     def load_clip_state_dict(self, state_dict, strict=True):
-        """Load an OpenAI-CLIP vision state dict (whole-CLIP keys under ``visual.`` are taken).
+        """Load an OpenAI-CLIP vision state dict (whole-CLIP keys under ``visual.`` are taken), or
+        the ``vision_encoder.`` weights of a checkpoint of this project (e.g. a video
+        classification run's encoder into a video QA model).
 
         The temporal modules (LT or another choice) are not in CLIP checkpoints: they keep their
         identity initialisation. A position embedding of another (square) grid is interpolated.
@@ -259,9 +263,11 @@ class DualVisionEncoder(BaseEncoder):
         if not isinstance(self.conv1, nn.Conv2d):
             raise ValueError("CLIP checkpoints have a linear patch projection: build the encoder "
                              "with stem='patch' to load one")
-        if any(k.startswith('visual.') for k in state_dict):
-            state_dict = {k[len('visual.'):]: v for k, v in state_dict.items()
-                          if k.startswith('visual.')}
+        for prefix in ('visual.', 'vision_encoder.'):   # whole CLIP; a checkpoint of ours
+            if any(k.startswith(prefix) for k in state_dict):
+                state_dict = {k[len(prefix):]: v for k, v in state_dict.items()
+                              if k.startswith(prefix)}
+                break
         sd = dict(state_dict)
         ckpt_width = sd['class_embedding'].shape[-1] if 'class_embedding' in sd else self.width
         if ckpt_width != self.width:

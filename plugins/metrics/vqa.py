@@ -126,22 +126,27 @@ class VQAAccuracy(BaseMetric):
             annotations give each question, e.g. "what color is the"), as
             ``vqa/qtype_<type>`` (``qtype_what_color_is_the``). VQA v2 has 65 types, hence off
             by default.
+        exact: plain top-1 accuracy instead, as open-ended video QA reports it (MSR-VTT-QA,
+            MSVD-QA: one answer per question): 1 when the normalised prediction equals a
+            normalised ground-truth answer, else 0.
 
     Reads ``pred_answer`` (str, from the head) and ``gt_answers`` (the human answers, usually 10
     raw strings, from the dataset) of each data sample; see :func:`vqa_accuracy`.
     """
     default_prefix = 'vqa'
 
-    def __init__(self, by_question_type=False, **kwargs):
+    def __init__(self, by_question_type=False, exact=False, **kwargs):
         super().__init__(**kwargs)
-        self.by_question_type = bool(by_question_type)
+        self.by_question_type, self.exact = bool(by_question_type), bool(exact)
 
     def process(self, data_batch, data_samples):
         for sample in data_samples:  # dicts (MMEngine's evaluator converts data samples)
             pred = sample_field(sample, 'pred_answer', 'VQAAccuracy', 'written by the VQA head')
             gts = sample_field(sample, 'gt_answers', 'VQAAccuracy',
                                'the human answers, from the dataset')
-            self.results.append((vqa_accuracy(pred, list(gts)), sample.get('answer_type'),
+            acc = float(normalize_answer(pred) in {normalize_answer(a) for a in gts}) \
+                if self.exact else vqa_accuracy(pred, list(gts))
+            self.results.append((acc, sample.get('answer_type'),
                                  sample.get('question_type')))
 
     def compute_metrics(self, results):

@@ -67,7 +67,22 @@ def _clip_plan(rng, num_frames, size):
     swept = [min(xs) - side / 2, min(ys) - side / 2, max(xs) + side / 2, max(ys) + side / 2]
     still = _place_distractors(rng, others, swept, size)
     frames = [objs + still for objs in frames]
-    return event, dict(color=color, second=second, shape=shape), frames
+    # where: the row of a horizontal path, the column of a vertical one, both for a still subject
+    axes = {'moves left': 'y', 'moves right': 'y', 'moves up': 'x', 'moves down': 'x'}
+    place = position(xs.mean(), ys.mean(), size, axes.get(event, 'xy'))
+    return event, dict(color=color, second=second, shape=shape, place=place), frames
+
+
+def position(x, y, size, axes='xy'):
+    """Where ``(x, y)`` is, in thirds of the image: "at the top", "on the left", "at the bottom
+    right", "in the middle"... ``axes``: ``'y'`` the row only, ``'x'`` the column only."""
+    row = ('top', 'middle', 'bottom')[min(2, int(3 * y / size))] if 'y' in axes else 'middle'
+    col = ('left', 'middle', 'right')[min(2, int(3 * x / size))] if 'x' in axes else 'middle'
+    if row == col == 'middle':
+        return 'in the middle'
+    if row == 'middle':
+        return f'on the {col}'
+    return f'at the {row}' + ('' if col == 'middle' else f' {col}')
 
 
 def _place_distractors(rng, others, swept, size, tries=50):
@@ -87,14 +102,16 @@ def _place_distractors(rng, others, swept, size, tries=50):
 
 
 def clip_texts(event, subject):
-    """``(captions, (question, answer))`` of a clip, e.g. "a red circle moves left" and
-    ("which way does the red circle move?", "left")."""
-    name = f"{subject['color']} {subject['shape']}"
+    """``(captions, (question, answer))`` of a clip, e.g. "a red circle moves left at the top",
+    "the red circle at the top moves left" and ("which way does the red circle move?", "left").
+    The place tells apart clips of the same subject and event (retrieval)."""
+    name, place = f"{subject['color']} {subject['shape']}", subject['place']
     if event == 'changes colour':
         captions = [f"a {subject['shape']} changes from {subject['color']} to "
-                    f"{subject['second']}", f"the {name} turns {subject['second']}"]
+                    f"{subject['second']} {place}", f"the {name} {place} turns {subject['second']}"]
         return captions, (f"what colour does the {name} turn?", subject['second'])
-    captions = [f'a {name} {event}', f'the {name} {event}']
+    article = 'an' if name[0] in 'aeiou' else 'a'
+    captions = [f'{article} {name} {event} {place}', f'the {name} {place} {event}']
     if event.startswith('moves'):
         return captions, (f'which way does the {name} move?', event.split()[1])
     return captions, (f'does the {name} appear or disappear?', event[:-1])
