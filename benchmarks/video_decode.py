@@ -76,7 +76,6 @@ def loader_speed(cfg, workers, batches):
 
 
 def step_speed(cfg, loader, batches):
-    import torch
     from mmengine.optim import build_optim_wrapper
 
     from mplug_registry.builder import build_component
@@ -90,7 +89,6 @@ def step_speed(cfg, loader, batches):
         batch = data[i % len(data)]
         model.train_step(batch, wrapper)
         clips += len(batch['data_samples'])
-    del torch
     return clips / (time.perf_counter() - start)
 
 

@@ -45,16 +45,17 @@ def options(data):
     return [f'{loader}.dataset.data_root={data}' for loader in LOADERS]
 
 
-def train(task, data, work, *extra):
+def train(task, data, work, *extra, at_start=False):
     config, metric, _ = CONFIGS[task]
-    out, err = run_tool('tools/train.py', config, '--work-dir', str(work), '--val-at-start',
+    out, err = run_tool('tools/train.py', config, '--work-dir', str(work),
+                        *(['--val-at-start'] if at_start else []),
                         '--cfg-options', *options(data), 'train_dataloader.batch_size=8',
                         'val_dataloader.batch_size=5', 'train_cfg.max_epochs=1',
                         'train_cfg.val_interval=1', 'default_hooks.logger.interval=1', *extra)
     log, key = out + err, re.escape(metric)
     start = re.findall(rf'Epoch\(val\) \[0\].*{key}: ([\d.]+)', log)
     end = re.findall(rf'Epoch\(val\) \[1\].*{key}: ([\d.]+)', log)
-    assert len(start) == 1 and len(end) == 1, log[-3000:]
+    assert len(start) == int(at_start) and len(end) == 1, log[-3000:]
     assert re.search(r'Epoch\(train\).*loss: [\d.]+', log)
     return log, work / 'epoch_1.pth'
 
@@ -62,7 +63,7 @@ def train(task, data, work, *extra):
 @pytest.fixture(scope='module')
 def encoder(data, tmp_path_factory):
     """The classification run whose video encoder the other tasks start from."""
-    return train('classification', data, tmp_path_factory.mktemp('cls'))
+    return train('classification', data, tmp_path_factory.mktemp('cls'), at_start=True)
 
 
 @pytest.mark.parametrize('task', list(CONFIGS))
@@ -106,8 +107,9 @@ def test_missing_encoder_checkpoint_is_one_line(data, tmp_path):
                     "those weights first)"), line
 
 
-@pytest.mark.parametrize('task', list(CONFIGS))
-def test_check_prints_the_table2_row(task):
-    config, _, row = CONFIGS[task]
-    out, _ = run_tool('-m', 'mplug_registry.cli', 'check', config, timeout=300)
-    assert f"mPLUG-2 Table 2 row '{row}'" in out and '(matches the row)' in out, out
+def test_check_prints_the_table2_row(capsys):
+    from mplug_registry.cli import main
+    for config, _, row in CONFIGS.values():
+        assert main(['check', config]) == 0
+        out = capsys.readouterr().out
+        assert f"mPLUG-2 Table 2 row '{row}'" in out and '(matches the row)' in out, out
