@@ -211,8 +211,10 @@ def test_tiny_vqa_model_overfits_and_answers_a_few_shapes_questions(shapes_root)
 def test_check_lists_the_table2_modules(config, slots, capsys):
     from mplug_registry.cli import main
     main(['check', config])
-    rows = [line.split()[:2] for line in capsys.readouterr().out.splitlines()[1:-1]]
-    assert [tuple(r) for r in rows] == slots
+    lines = capsys.readouterr().out.splitlines()
+    end = next(i for i, line in enumerate(lines) if line.split()[0] == 'total')
+    assert [tuple(line.split()[:2]) for line in lines[1:end]] == slots
+    assert lines[end + 1].startswith('mPLUG-2 Table 2 row ')
 
 
 def test_caption_config_decodes_from_vision_with_the_prompt():
