@@ -1,18 +1,8 @@
-# Moving-shapes video captioning (MSR-VTT layout). Train: one sample per caption; test: one per
-# video with its references in `gt_caption`.
-_base_ = ['moving_shapes.py']
-train_dataloader = dict(
-    batch_size=16, num_workers=0,
-    sampler=dict(type='DefaultSampler', shuffle=True),
-    dataset=dict(type='VideoCaptionDataset', data_root={{_base_.data_root}},
-                 ann_file='annotations/msrvtt_train.json',
-                 pipeline={{_base_.train_pipeline_no_crop}}))
-val_dataloader = dict(
-    batch_size=25, num_workers=0,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(type='VideoCaptionDataset', data_root={{_base_.data_root}},
-                 ann_file='annotations/msrvtt_val.json', pipeline={{_base_.test_pipeline}},
-                 test_mode=True))
+# Moving-shapes video captioning (MSR-VTT layout): the retrieval lists, read as captions. Train: one
+# sample per caption; test: one per video with its references in `gt_caption`.
+_base_ = ['moving_shapes_retrieval.py']
+train_dataloader = dict(dataset=dict(type='VideoCaptionDataset'))
+val_dataloader = dict(dataset=dict(type='VideoCaptionDataset'))
 test_dataloader = val_dataloader
 val_evaluator = [dict(type='CaptionMetrics', metrics=('BLEU', 'METEOR', 'ROUGE_L', 'CIDEr'))]
 test_evaluator = val_evaluator
