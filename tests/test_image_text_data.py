@@ -89,7 +89,7 @@ def oracle(question, objects):
 def test_same_seed_gives_identical_bytes_and_images_depend_only_on_their_index(shapes, tmp_path):
     info = make_shapes(str(tmp_path / 'again'), seed=0, num_train=12, num_val=4, image_size=SIZE)
     names = sorted(p.relative_to(shapes) for p in shapes.rglob('*') if p.is_file())
-    assert len(names) == 16 + 15 + 1   # images, annotation files, dataset_info.json
+    assert len(names) == 16 + 16 + 19 + 1   # images, semantic masks, annotations, dataset_info
     for name in names:
         assert (shapes / name).read_bytes() == (tmp_path / 'again' / name).read_bytes(), name
     assert info['splits']['train']['images'] == 12 and info['seed'] == 0

@@ -4,6 +4,7 @@
   ``tools/make_shapes.py`` is its command line);
 * :mod:`.language`: the scenes' captions, VQA questions and answers, referring expressions;
 * :mod:`.formats`: the writers of the annotation files (COCO, Karpathy, VQA v2, RefCOCO, CLEVR);
+* :mod:`.dense`: the COCO instance files (exact RLE masks) and semantic masks;
 * :mod:`.vocab`: the scenes' WordPiece vocabulary, a model package
   (``BertTokenizer(path='mplug_registry_plugins.datasets.shapes.vocab')``).
 

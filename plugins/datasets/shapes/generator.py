@@ -15,6 +15,9 @@ shape's pixels have exactly its colour. Layout under ``out_dir``::
     annotations/answer_list.json                       ALBEF's VQA answer list (train answers)
     annotations/refs(unc).p, annotations/instances.json  RefCOCO layout (both splits)
     annotations/scenes_{split}.json                    CLEVR-style scene graphs (the ground truth)
+    annotations/instances_{split}.json                 COCO instances with exact RLE masks
+    semantic/SHAPES_{split}_{image_id:012d}.png        semantic masks (:mod:`.dense`)
+    annotations/semantic_{split}.txt                   their split lists (MMSegmentation)
     dataset_info.json                                  counts, seed, vocabulary, loader configs
 
 Image ``i`` of a split depends only on ``(seed, split, i)``, so a small set is a prefix of a large
@@ -26,6 +29,7 @@ import os
 import numpy as np
 
 from mplug_registry_plugins.datasets.shapes import language as lang
+from mplug_registry_plugins.datasets.shapes.dense import dense_loader_configs, write_dense
 from mplug_registry_plugins.datasets.shapes.formats import dump_json, write_grounding, write_split
 
 COLORS = {'red': (220, 40, 40), 'green': (40, 170, 60), 'blue': (50, 90, 230),
@@ -148,6 +152,7 @@ def make_shapes(out_dir, seed=0, num_train=2000, num_val=300, image_size=96,
         records = make_split(out_dir, split, num, image_size, seed, questions_per_image)
         per_split[split] = records
         info['splits'][split] = write_split(ann_dir, split, records, image_size, info)
+        info['splits'][split].update(write_dense(out_dir, split, records, image_size, info, SHAPES))
         for r in records:
             texts += record_texts(r)
     write_grounding(ann_dir, per_split, image_size, info, SHAPES)
@@ -173,5 +178,6 @@ def loader_configs(split='val'):
                         answer_file=f'{ann}v2_shapes_{split}_annotations.json', data_prefix=img,
                         img_name_template='SHAPES_{data_subtype}_{image_id:012d}.png'),
         RefCOCODataset=dict(ann_file=f'{ann}refs(unc).p', instances_file=f'{ann}instances.json',
-                            split=split, data_prefix=img))
+                            split=split, data_prefix=img),
+        **dense_loader_configs(split, SHAPES))
 
