@@ -111,8 +111,8 @@ def _build_model(path):
 def cmd_check(args):
     from .table2 import describe
     cfg, model = _build_model(args.config)
-    rows = model.composition() if hasattr(model, 'composition') else \
-        [('model', type(model).__name__, 'task', sum(p.numel() for p in model.parameters()))]
+    from .toolbox import view_of
+    rows = view_of(model).composition()
     w = max(len(r[0]) for r in rows)
     print(f'{type(model).__name__} from {args.config}')
     for slot, name, kind, params in rows:
@@ -125,8 +125,9 @@ def cmd_check(args):
 
 def cmd_graph(args):
     from .graph import draw_composition
+    from .toolbox import view_of
     _, model = _build_model(args.config)
-    draw_composition(model, args.output, title=args.config)
+    draw_composition(view_of(model), args.output, title=args.config)
     print(f'wrote {args.output}')
 
 

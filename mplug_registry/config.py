@@ -85,7 +85,8 @@ def check_config(cfg, missing_data=None):
     if hasattr(cfg, 'to_dict'):  # an mmengine Config
         cfg = cfg.to_dict()
     _check_forms(cfg)
-    registries = {'model': ALL['model'], 'dataset': ALL['dataset'], 'metric': ALL['metric']}
+    registries = {name: scoped_registry(ALL[name], _scope(cfg))
+                  for name in ('model', 'dataset', 'metric', 'transform')}
     for key, reg_name in _SECTIONS.items():
         node = _get(cfg, key)
         if node is None:
@@ -94,7 +95,8 @@ def check_config(cfg, missing_data=None):
         for i, item in enumerate(node if many else [node]):
             item_key = f'{key}[{i}]' if many else key
             if reg_name == 'dataset':
-                _check_dataset(item, item_key, registries['dataset'], missing_data)
+                _check_dataset(item, item_key, registries['dataset'], missing_data,
+                               registries['transform'])
             elif reg_name == 'metric' and not many and isinstance(item, dict) \
                     and 'metrics' in item:
                 _check_evaluator(item, item_key, registries['metric'], _scope(cfg))
@@ -114,7 +116,22 @@ def check_config(cfg, missing_data=None):
                   integer=False)
 
 
-def _check_dataset(item, key, registry, missing_data):
+def scoped_registry(registry, scope):
+    """The child of ``registry``'s root in ``scope`` (a config's ``default_scope``, e.g. mmdet's
+    MODELS for an mmdet config), as ``Registry.build`` picks it; ``registry`` itself for our scope
+    or a scope that is not installed."""
+    import importlib
+    if not scope or scope == registry.scope:
+        return registry
+    try:
+        importlib.import_module(f'{scope}.registry')
+        importlib.import_module(f'{scope}.utils').register_all_modules(init_default_scope=False)
+    except (ImportError, AttributeError):
+        return registry
+    return registry._get_root_registry()._search_child(scope) or registry
+
+
+def _check_dataset(item, key, registry, missing_data, transforms=None):
     """A dataset's type, arguments, paths and pipeline; a wrapper's (``ConcatDataset``'s
     ``datasets``, ``RepeatDataset``'s ``dataset``) inner datasets the same way."""
     import mmengine.dataset  # noqa: F401  registers MMEngine's wrappers (ConcatDataset, ...)
@@ -130,13 +147,13 @@ def _check_dataset(item, key, registry, missing_data):
     for name, forms, example in _DATASET_FORMS:
         _check_form(item.get(name), f'{key}.{name}', forms, example)
     for j, t in enumerate(item.get('pipeline', []) or []):
-        _check_type(t, f'{key}.pipeline[{j}]', ALL['transform'])
+        _check_type(t, f'{key}.pipeline[{j}]', transforms or ALL['transform'])
     inner = item.get('datasets')
     for j, sub in enumerate(inner if isinstance(inner, (list, tuple)) else []):
         if isinstance(sub, dict):
-            _check_dataset(sub, f'{key}.datasets[{j}]', registry, missing_data)
+            _check_dataset(sub, f'{key}.datasets[{j}]', registry, missing_data, transforms)
     if isinstance(item.get('dataset'), dict):
-        _check_dataset(item['dataset'], f'{key}.dataset', registry, missing_data)
+        _check_dataset(item['dataset'], f'{key}.dataset', registry, missing_data, transforms)
 
 
 def _positive(node, name, key, integer=True, allow_zero=False):
@@ -208,5 +225,13 @@ def validate_config(cfg, missing_data=None):
     if 'model' not in cfg:
         raise ConfigError('model', 'the config has no `model`')
     model = cfg['model']
-    return build_component(model.to_dict() if hasattr(model, 'to_dict') else dict(model),
-                           'model', 'task')
+    model = model.to_dict() if hasattr(model, 'to_dict') else dict(model)
+    scope = _scope(cfg)
+    from .registry import MODELS
+    registry = scoped_registry(MODELS, scope)
+    if registry is MODELS:
+        return build_component(model, 'model', 'task')
+    from mmengine.config import ConfigDict
+    from mmengine.registry import DefaultScope
+    with DefaultScope.overwrite_default_scope(scope):   # an mmdet / mmseg model reads attributes
+        return registry.build(ConfigDict(model))

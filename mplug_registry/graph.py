@@ -332,8 +332,8 @@ def draw_composition(model, path, title=''):
     import matplotlib.pyplot as plt
     from matplotlib.patches import FancyArrowPatch, FancyBboxPatch, Rectangle
     from matplotlib.path import Path
-    layout = layout_composition(model, title=f'{type(model).__name__}: {title}' if title else
-                                type(model).__name__)
+    name = getattr(model, 'display_name', type(model).__name__)
+    layout = layout_composition(model, title=f'{name}: {title}' if title else name)
     fig = plt.figure(figsize=(layout.width, layout.height))
     ax = fig.add_axes((0, 0, 1, 1))
     ax.set_xlim(0, layout.width)

@@ -59,9 +59,22 @@ def _test_dataset_class(cfg):
     return None
 
 
+#: the dataset task of a toolbox model whose backbone is ours, by the toolbox
+_TOOLBOX_TASKS = {'mmdet': 'detection', 'mmseg': 'segmentation'}
+
+
+def _parts(model):
+    """``(vision encoder, universal layers)`` of a composed model or of a toolbox model whose
+    backbone is ours (``DualVisionBackbone``)."""
+    backbone = getattr(model, 'backbone', None)
+    owner = backbone if hasattr(backbone, 'encoder') else model
+    encoder = getattr(owner, 'vision_encoder', None) or getattr(owner, 'encoder', None)
+    return encoder, getattr(owner, 'universal', None)
+
+
 def media_of(cfg, model):
     """``'video'``, ``'image'`` or ``'text'``: what the config's model sees."""
-    if getattr(model, 'vision_encoder', None) is None:
+    if _parts(model)[0] is None:
         return 'text'
     klass = _test_dataset_class(cfg)
     return 'video' if getattr(klass, 'MEDIA_KEY', None) == 'video' else 'image'
@@ -79,7 +92,8 @@ def row_of(cfg, model):
         return cfg['paper_row']
     media = media_of(cfg, model)
     klass = _test_dataset_class(cfg)
-    task = (getattr(klass, 'METAINFO', None) or {}).get('task')
+    task = (getattr(klass, 'METAINFO', None) or {}).get('task') \
+        or _TOOLBOX_TASKS.get(type(model).__module__.split('.')[0])
     if task is None and media == 'image':
         heads = {type(h).__name__ for h in getattr(model, 'heads', {}).values()}
         task = 'classification' if 'ClassificationHead' in heads else None
@@ -92,11 +106,13 @@ def modules_of(cfg, model):
     have = set()
     if getattr(model, 'text_encoder', None) is not None:
         have.add('text enc')
-    if getattr(model, 'vision_encoder', None) is not None:
+    encoder, universal = _parts(model)
+    if encoder is not None:
         have.add(f'{media} enc')
-    for slot in ('universal', 'fusion'):
-        if getattr(model, slot, None) is not None:
-            have.add(slot)
+    if universal is not None:
+        have.add('universal')
+    if getattr(model, 'fusion', None) is not None:
+        have.add('fusion')
     if getattr(model, 'decoder', None) is not None:
         have.add(f'{media} dec')
     return [m for m in MODULES if m in have]

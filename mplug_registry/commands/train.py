@@ -41,7 +41,7 @@ def main(argv=None, prog=None):
             cfg.resume, cfg.load_from = True, args.resume
         if args.val_at_start:
             cfg.custom_hooks = list(cfg.get('custom_hooks') or []) + [
-                dict(type='ValidateAtStartHook')]
+                dict(type='mplug_registry.ValidateAtStartHook')]
         check_pretrained_inits(cfg)
         runner = build_runner(cfg)
         runner.train()

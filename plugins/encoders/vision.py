@@ -226,23 +226,28 @@ class DualVisionEncoder(BaseEncoder):
     def with_cp(self, value):
         self.transformer.with_cp = value
 
-    def forward(self, images):
+    def embed(self, images):
+        """Patch + position embeddings and ``ln_pre``: ``[B*T, 1+L, C]`` and the grid ``(T, h, w)``."""
         if images.dim() not in (4, 5) or images.shape[-3] != 3:
             raise ValueError(f'expected images [B, 3, H, W] or videos [B, T, 3, H, W], got shape '
                              f'{tuple(images.shape)}')
         video = images.dim() == 5
-        b, t = images.shape[0], images.shape[1] if video else None
         x = images.flatten(0, 1) if video else images                # [B*T, 3, H, W]
         if x.shape[-1] % self.patch_size or x.shape[-2] % self.patch_size:
             raise ValueError(f'image size {tuple(x.shape[-2:])} is not a multiple of the patch '
                              f'size {self.patch_size}')
         x = self.conv1(x)                                            # [B*T, C, h, w]
-        grid = (t or 1, *x.shape[-2:])                               # (T, h, w)
+        grid = (images.shape[1] if video else 1, *x.shape[-2:])      # (T, h, w)
         pos = resize_pos_embed(self.positional_embedding, *x.shape[-2:]).to(x.dtype)  # [1+L, C]
         x = x.flatten(2).transpose(1, 2)                             # [B*T, L, C]
         cls = self.class_embedding.to(x.dtype).expand(x.shape[0], 1, -1)             # [B*T, 1, C]
-        x = torch.cat([cls, x], dim=1) + pos                         # [B*T, 1+L, C]
-        x = self.transformer(self.ln_pre(x), num_frames=t)           # [B*T, 1+L, C]
+        return self.ln_pre(torch.cat([cls, x], dim=1) + pos), grid   # [B*T, 1+L, C]
+
+    def forward(self, images):
+        video = images.dim() == 5
+        b, t = images.shape[0], images.shape[1] if video else None
+        x, grid = self.embed(images)                                 # [B*T, 1+L, C]
+        x = self.transformer(x, num_frames=t)                        # [B*T, 1+L, C]
         x = self.ln_post(x)
         if video:
             x = x.view(b, t, *x.shape[1:])                           # [B, T, 1+L, C]

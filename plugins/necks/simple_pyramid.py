@@ -2,7 +2,8 @@
 
 A plain ViT has one map at stride ``p`` (the patch size). ViTDet builds the pyramid from that
 last map alone: deconvolutions for the finer levels (scale 4: two, scale 2: one), the map itself
-(scale 1) and max-pooling for the coarser ones (scale 0.5), each followed by a 1x1 and a 3x3
+(scale 1) and max-pooling for the coarser ones (scale 0.5; 0.25 for a patch-8 ViT, whose
+scales ``(2, 1, 0.5, 0.25)`` give the same strides 4-32 as ViT-B/16's), each followed by a 1x1 and a 3x3
 convolution to ``out_dims`` channels with a channel LayerNorm (ViTDet Fig. 1c, no FPN lateral
 connections). mPLUG-2 composes detection and segmentation from the image encoder + universal
 layers with such a neck in front of the toolbox's heads.
@@ -14,7 +15,7 @@ from mplug_registry.model.base import BaseNeck
 from mplug_registry.model.flow import token_maps
 from mplug_registry.registry import MODELS
 
-SCALES = (4.0, 2.0, 1.0, 0.5)
+SCALES = (4.0, 2.0, 1.0, 0.5, 0.25)
 
 
 class LayerNorm2d(nn.LayerNorm):
@@ -33,7 +34,7 @@ def _resample(dims, scale):
         return [nn.ConvTranspose2d(dims, dims // 2, 2, stride=2)]
     if scale == 1.0:
         return []
-    return [nn.MaxPool2d(2, stride=2)]
+    return [nn.MaxPool2d(int(1 / scale), stride=int(1 / scale))]
 
 
 @MODELS.register_module()
@@ -43,14 +44,14 @@ class SimpleFeaturePyramid(BaseNeck):
     Args:
         in_dims: width of the vision tokens (the encoder's or universal layers' output).
         out_dims: channels of every output map (256, ViTDet).
-        scales: each in ``(4, 2, 1, 0.5)``, finest first (ViTDet: all four: strides 4-32 of a
-            ViT-B/16).
+        scales: each in ``(4, 2, 1, 0.5, 0.25)``, finest first (ViTDet: ``(4, 2, 1, 0.5)``:
+            strides 4-32 of a ViT-B/16; ``(2, 1, 0.5, 0.25)`` for patch 8).
 
     ``forward(vision: Features) -> tuple`` of ``[B, out_dims, h * s, w * s]`` for each scale
     ``s``, with ``(1, h, w) = vision.grid`` (one image per sample; the first token is dropped).
     """
 
-    def __init__(self, in_dims=768, out_dims=256, scales=SCALES, init_cfg=None):
+    def __init__(self, in_dims=768, out_dims=256, scales=SCALES[:4], init_cfg=None):
         super().__init__(init_cfg=init_cfg)
         check_positive('in_dims', in_dims)
         check_positive('out_dims', out_dims)
@@ -62,7 +63,7 @@ class SimpleFeaturePyramid(BaseNeck):
                              f'got {in_dims}')
         self.scales = scales
         self.in_dims, self.out_dims = {'vision': in_dims}, {'maps': out_dims}
-        widths = {4.0: in_dims // 4, 2.0: in_dims // 2, 1.0: in_dims, 0.5: in_dims}
+        widths = {4.0: in_dims // 4, 2.0: in_dims // 2, 1.0: in_dims, 0.5: in_dims, 0.25: in_dims}
         self.levels = nn.ModuleList(
             nn.Sequential(*_resample(in_dims, s),
                           nn.Conv2d(widths[s], out_dims, 1, bias=False), LayerNorm2d(out_dims),
