@@ -52,6 +52,8 @@ def check_arguments(cls, args, key):
     ``check_args(**args)`` classmethod, the values are valid. Raises one-line ConfigErrors."""
     if not inspect.isclass(cls):
         return
+    # `_scope_`: MMEngine's mark on configs inherited from another package, popped when building
+    args = {name: value for name, value in args.items() if name != '_scope_'}
     params = constructor_params(cls)
     try:
         has_var_kw = any(p.kind == p.VAR_KEYWORD

@@ -128,7 +128,8 @@ def scoped_registry(registry, scope):
         importlib.import_module(f'{scope}.utils').register_all_modules(init_default_scope=False)
     except (ImportError, AttributeError):
         return registry
-    return registry._get_root_registry()._search_child(scope) or registry
+    child = registry._get_root_registry()._search_child(scope)
+    return registry if child is None else child   # an empty child is still the scope's
 
 
 def _check_dataset(item, key, registry, missing_data, transforms=None):

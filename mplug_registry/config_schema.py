@@ -127,8 +127,11 @@ def _runner_registries(scope):
             importlib.import_module(f'{scope}.registry')
         except (ImportError, AttributeError):
             pass
-    return {name: (getattr(roots, name)._search_child(scope) if scope else None)
-            or getattr(roots, name) for name in _RUNNER_REGISTRIES}
+    found = {name: getattr(roots, name)._search_child(scope) if scope else None
+             for name in _RUNNER_REGISTRIES}
+    # a child registry not filled yet is empty, hence falsy: compare with None
+    return {name: getattr(roots, name) if child is None else child
+            for name, child in found.items()}
 
 
 def _typed(node, key, root, required=True):

@@ -84,6 +84,8 @@ def composition_graph(model):
     """``(nodes, edges)`` of a model with ``composition()`` and ``data_flow()`` (a
     :class:`~mplug_registry.model.composed.ComposedModel`): nodes ``{id: (column, label, kind)}``,
     edges ``[(src, dst, stream)]``."""
+    from .toolbox import view_of
+    model = view_of(model)   # an mmdet / mmseg model: its parts as slots
     edges = list(dict.fromkeys(tuple(e) for e in model.data_flow()))
     info = {}
     for slot, name, kind, params in model.composition():

@@ -18,7 +18,8 @@ def build(config, **options):
 
 
 def flow_of(model):
-    return model.data_flow()
+    from mplug_registry.toolbox import view_of
+    return view_of(model).data_flow()
 
 
 def segment_enters(p, q, rect):

@@ -41,6 +41,8 @@ def parse_args(argv=None, prog=None):
     p.add_argument('--task', help='for a multi-task model: which task (its heads) predicts')
     p.add_argument('--out', help='where to write the picture')
     p.add_argument('--topk', type=int, default=5, help='classes to print for classifiers')
+    p.add_argument('--score-thr', type=float, default=0.3,
+                   help='detection models: least score of a drawn and printed detection')
     from mmengine.config import DictAction
     p.add_argument('--cfg-options', nargs='+', action=DictAction, default={},
                    help='override config keys, e.g. test_dataloader.dataset.data_root=DIR')
@@ -318,6 +320,13 @@ def main(argv=None, prog=None):
         if not os.path.isfile(args.checkpoint):
             raise ConfigError('checkpoint', f"no checkpoint file at '{args.checkpoint}'")
         cfg = load_config(args.config, args.cfg_options)
+        from mplug_registry.commands.infer_dense import infer_dense, toolbox_of
+        if toolbox_of(cfg):
+            if not args.image:
+                raise ConfigError('--image', f'this is an {toolbox_of(cfg)} model: give --image')
+            out = infer_dense(cfg, args.checkpoint, args.image, args.out, args.score_thr)
+            print(f'picture: {out}')
+            return 0
         original = frames = video = None
         if args.image:
             original = load_image(args.image)

@@ -44,6 +44,8 @@ def main(argv=None, prog=None):
                 type='PredictionVisualizationHook', out_dir=args.show_dir, max_images=args.show_max)]
         runner = build_runner(cfg)
         metrics = runner.test()
+        # mmseg's metrics are numpy scalars: plain numbers before printing
+        metrics = {k: v.item() if hasattr(v, 'item') else v for k, v in metrics.items()}
         print(json.dumps({k: round(v, 6) if isinstance(v, float) else v
                           for k, v in metrics.items()}))
 
