@@ -9,6 +9,17 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 
 
+@pytest.fixture(autouse=True)
+def _keep_default_scope():
+    """A test that runs an mmdet / mmseg runner in-process leaves that toolbox's scope current
+    (MMEngine keeps the latest ``DefaultScope``); the next test starts with the scopes as before."""
+    from mmengine.registry import DefaultScope
+    before = dict(DefaultScope._instance_dict)
+    yield
+    DefaultScope._instance_dict.clear()
+    DefaultScope._instance_dict.update(before)
+
+
 def write_dist(root, dist, version, entry_points, files):
     """Write an installed-looking distribution (``*.dist-info`` + modules) under ``root``.
 

@@ -107,7 +107,7 @@ def _packaged(package, path):
 def _packaged_model(path, scope):
     from mmengine.registry import init_default_scope
     cfg = load_config(os.path.join(ROOT, path))
-    init_default_scope(scope)
+    init_default_scope(scope)   # as the toolbox's runner does (conftest restores ours after)
     return cfg
 
 

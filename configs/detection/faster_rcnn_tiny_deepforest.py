@@ -11,5 +11,5 @@ model = dict(
     data_preprocessor=dict(pad_mask=False),
     roi_head=dict(mask_roi_extractor=None, mask_head=None, bbox_head=dict(num_classes=1)),
     test_cfg=dict(rcnn=dict(max_per_img=100)))   # up to ~40 crowns in a tile
-optim_wrapper = dict(optimizer=dict(lr=3e-4))
-train_cfg = dict(max_epochs=4, val_interval=2)   # ~10 min on 2 idle cores (92 tiles)
+optim_wrapper = dict(optimizer=dict(lr=1e-3))
+train_cfg = dict(max_epochs=6, val_interval=3)   # 126 iterations of 4 tiles
