@@ -109,6 +109,8 @@ def main():
         raise SystemExit(f"\nno data at '{args.data_root}': run python tools/make_moving_shapes.py")
     cfg = load_config(args.config)
     cfg.train_dataloader.dataset.data_root = args.data_root
+    from mmengine.registry import init_default_scope
+    init_default_scope(cfg.default_scope)   # as a runner does: the config's types are ours
     print(f'\n2. {args.config}: batch {cfg.train_dataloader.batch_size}, '
           f'{torch.get_num_threads()} torch threads')
     rates = {}
