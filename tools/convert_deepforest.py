@@ -22,15 +22,15 @@ The same arguments give byte-identical files.
 import argparse
 import csv
 import glob
-import importlib.util
 import json
-import math
 import os
 import sys
 import xml.etree.ElementTree as ET
 
+from mplug_registry_plugins.datasets.packaged import (empty_coco, package_path, package_version,
+                                                     tiles, write_coco)
+
 IMAGE_EXTS = ('.png', '.jpg', '.jpeg', '.tif', '.tiff')   # in order of preference for one stem
-VAL_EVERY = 4
 
 
 def parse_args(argv=None):
@@ -49,14 +49,7 @@ def parse_args(argv=None):
 
 def data_dir():
     """The ``data/`` folder of the installed deepforest package, found without importing it."""
-    spec = importlib.util.find_spec('deepforest')
-    if spec is None or not spec.submodule_search_locations:
-        raise FileNotFoundError('the deepforest package is not installed: '
-                                'pip install --no-deps deepforest')
-    path = os.path.join(list(spec.submodule_search_locations)[0], 'data')
-    if not os.path.isdir(path):
-        raise FileNotFoundError(f"the deepforest package has no data folder '{path}'")
-    return path
+    return package_path('deepforest', 'data')
 
 
 def read_csv_boxes(path):
@@ -102,12 +95,6 @@ def labelled_images(folder):
     return out
 
 
-def grid(length, tile):
-    """Edges of ``ceil(length / tile)`` near-equal, non-overlapping tiles covering ``length``."""
-    n = math.ceil(length / tile)
-    return [round(i * length / n) for i in range(n + 1)]
-
-
 def tile_boxes(boxes, x0, y0, x1, y1, min_visible):
     """The boxes whose centre lies in the tile ``[x0, x1) x [y0, y1)`` and that have at least
     ``min_visible`` of their area inside it, clipped to it, in tile pixels ``[x, y, w, h]``."""
@@ -125,43 +112,32 @@ def tile_boxes(boxes, x0, y0, x1, y1, min_visible):
 def convert(folder, out_dir, tile_size, min_visible):
     """Write the dataset (module docstring); returns the info dict of ``dataset_info.json``."""
     from PIL import Image
-    coco = {split: dict(images=[], annotations=[], categories=[
-        dict(id=1, name='tree', supercategory='plant')]) for split in ('train', 'val')}
+    coco = empty_coco('tree', 'plant')
     sources, image_id, ann_id = [], 0, 0
     for image_path, ann_path, boxes in labelled_images(folder):
         with Image.open(image_path) as im:
             img = im.convert('RGB')
         stem = os.path.splitext(os.path.basename(image_path))[0]
-        xs, ys = grid(img.width, tile_size), grid(img.height, tile_size)
-        kept, k = 0, 0
-        for row in range(len(ys) - 1):
-            for col in range(len(xs) - 1):
-                split = 'val' if k % VAL_EVERY == 1 else 'train'
-                k += 1
-                x0, y0, x1, y1 = xs[col], ys[row], xs[col + 1], ys[row + 1]
-                name = f'{split}/{stem}_r{row}_c{col}.png'
-                os.makedirs(os.path.join(out_dir, 'images', split), exist_ok=True)
-                img.crop((x0, y0, x1, y1)).save(os.path.join(out_dir, 'images', name))
-                image_id += 1
-                coco[split]['images'].append(dict(id=image_id, file_name=name, width=x1 - x0,
-                                                  height=y1 - y0))
-                for bbox, label in tile_boxes(boxes, x0, y0, x1, y1, min_visible):
-                    ann_id += 1
-                    kept += 1
-                    coco[split]['annotations'].append(dict(
-                        id=ann_id, image_id=image_id, category_id=1, bbox=bbox,
-                        area=bbox[2] * bbox[3], iscrowd=0, attributes=dict(label=label)))
+        kept = 0
+        for k, row, col, split, (x0, y0, x1, y1) in tiles(img.width, img.height, tile_size):
+            name = f'{split}/{stem}_r{row}_c{col}.png'
+            os.makedirs(os.path.join(out_dir, 'images', split), exist_ok=True)
+            img.crop((x0, y0, x1, y1)).save(os.path.join(out_dir, 'images', name))
+            image_id += 1
+            coco[split]['images'].append(dict(id=image_id, file_name=name, width=x1 - x0,
+                                              height=y1 - y0))
+            for bbox, label in tile_boxes(boxes, x0, y0, x1, y1, min_visible):
+                ann_id += 1
+                kept += 1
+                coco[split]['annotations'].append(dict(
+                    id=ann_id, image_id=image_id, category_id=1, bbox=bbox,
+                    area=bbox[2] * bbox[3], iscrowd=0, attributes=dict(label=label)))
         sources.append(dict(image=os.path.basename(image_path), width=img.width,
                             height=img.height, annotations=os.path.basename(ann_path),
-                            boxes=len(boxes), kept=kept, tiles=k))
-    os.makedirs(os.path.join(out_dir, 'annotations'), exist_ok=True)
-    for split, data in coco.items():
-        data['info'] = dict(description=f'DeepForest tree crowns, {split} tiles')
-        with open(os.path.join(out_dir, 'annotations', f'{split}.json'), 'w',
-                  encoding='utf-8') as f:
-            json.dump(data, f, separators=(',', ':'))
+                            boxes=len(boxes), kept=kept, tiles=k + 1))
+    write_coco(out_dir, coco, 'DeepForest tree crowns')
     return dict(
-        name='deepforest_trees', source=dict(package='deepforest', version=package_version()),
+        name='deepforest_trees', source=dict(package='deepforest', version=package_version('deepforest')),
         tile_size=tile_size, min_visible=min_visible, classes=['tree'], sources=sources,
         splits={s: dict(images=len(d['images']), annotations=len(d['annotations']))
                 for s, d in coco.items()},
@@ -171,14 +147,6 @@ def convert(folder, out_dir, tile_size, min_visible):
                                                data_prefix=dict(img='images/'),
                                                metainfo=dict(classes=('tree', )))}
                  for s in coco})
-
-
-def package_version():
-    from importlib.metadata import PackageNotFoundError, version
-    try:
-        return version('deepforest')
-    except PackageNotFoundError:
-        return None
 
 
 def main(argv=None):

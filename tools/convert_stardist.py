@@ -17,15 +17,15 @@ A nucleus cut by a tile border is an instance of each tile it shows in; a piece 
 arguments give byte-identical files.
 """
 import argparse
-import importlib.util
 import json
-import math
 import os
 import sys
 
 import numpy as np
 
-VAL_EVERY = 4
+from mplug_registry_plugins.datasets.packaged import (empty_coco, package_path, package_version,
+                                                     tiles, write_coco)
+
 CLASSES = ('background', 'nucleus')
 
 
@@ -45,16 +45,8 @@ def parse_args(argv=None):
 
 def data_files():
     """``(image, mask)`` files of the installed stardist package, found without importing it."""
-    spec = importlib.util.find_spec('stardist')
-    if spec is None or not spec.submodule_search_locations:
-        raise FileNotFoundError('the stardist package is not installed: '
-                                'pip install --no-deps stardist')
-    folder = os.path.join(list(spec.submodule_search_locations)[0], 'data', 'images')
-    files = tuple(os.path.join(folder, name) for name in ('img2d.tif', 'mask2d.tif'))
-    for path in files:
-        if not os.path.isfile(path):
-            raise FileNotFoundError(f"the stardist package has no data file '{path}'")
-    return files
+    return tuple(package_path('stardist', 'data', 'images', name)
+                 for name in ('img2d.tif', 'mask2d.tif'))
 
 
 def read_tif(path):
@@ -72,12 +64,6 @@ def to_rgb(img, low=1.0, high=99.8):
     norm = np.clip((img.astype(np.float64) - lo) / max(hi - lo, 1e-9), 0, 1)
     gray = np.round(norm * 255).astype(np.uint8)
     return np.repeat(gray[..., None], 3, axis=2)
-
-
-def grid(length, tile):
-    """Edges of ``ceil(length / tile)`` near-equal, non-overlapping tiles covering ``length``."""
-    n = math.ceil(length / tile)
-    return [round(i * length / n) for i in range(n + 1)]
 
 
 def instances(labels, min_area):
@@ -111,38 +97,28 @@ def convert(image_path, mask_path, out_dir, tile_size, min_area):
         raise ValueError(f"'{image_path}' {img.shape} and '{mask_path}' {labels.shape} must be "
                          'two 2-D arrays of one size')
     rgb = to_rgb(img)
-    coco = {split: dict(images=[], annotations=[], categories=[
-        dict(id=1, name='nucleus', supercategory='cell')]) for split in ('train', 'val')}
-    xs, ys = grid(img.shape[1], tile_size), grid(img.shape[0], tile_size)
-    k, ann_id, dropped = 0, 0, 0
-    for row in range(len(ys) - 1):
-        for col in range(len(xs) - 1):
-            split = 'val' if k % VAL_EVERY == 1 else 'train'
-            k += 1
-            window = (slice(ys[row], ys[row + 1]), slice(xs[col], xs[col + 1]))
-            name = f'{split}/img2d_r{row}_c{col}.png'
-            for folder in ('images', 'semantic'):
-                os.makedirs(os.path.join(out_dir, folder, split), exist_ok=True)
-            Image.fromarray(rgb[window]).save(os.path.join(out_dir, 'images', name))
-            Image.fromarray((labels[window] > 0).astype(np.uint8)).save(
-                os.path.join(out_dir, 'semantic', name))
-            height, width = labels[window].shape
-            coco[split]['images'].append(dict(id=k, file_name=name, width=width, height=height))
-            found, lost = instances(labels[window], min_area)
-            dropped += lost
-            for label, mask, bbox in found:
-                ann_id += 1
-                coco[split]['annotations'].append(dict(
-                    id=ann_id, image_id=k, category_id=1, bbox=bbox, area=int(mask.sum()),
-                    iscrowd=0, segmentation=encode_rle(mask), attributes=dict(label=label)))
-    os.makedirs(os.path.join(out_dir, 'annotations'), exist_ok=True)
-    for split, data in coco.items():
-        data['info'] = dict(description=f'StarDist nuclei (2018 Data Science Bowl), {split} tiles')
-        with open(os.path.join(out_dir, 'annotations', f'{split}.json'), 'w',
-                  encoding='utf-8') as f:
-            json.dump(data, f, separators=(',', ':'))
+    coco = empty_coco('nucleus', 'cell')
+    ann_id, dropped = 0, 0
+    for k, row, col, split, (x0, y0, x1, y1) in tiles(img.shape[1], img.shape[0], tile_size):
+        window = (slice(y0, y1), slice(x0, x1))
+        name = f'{split}/img2d_r{row}_c{col}.png'
+        for folder in ('images', 'semantic'):
+            os.makedirs(os.path.join(out_dir, folder, split), exist_ok=True)
+        Image.fromarray(rgb[window]).save(os.path.join(out_dir, 'images', name))
+        Image.fromarray((labels[window] > 0).astype(np.uint8)).save(
+            os.path.join(out_dir, 'semantic', name))
+        height, width = labels[window].shape
+        coco[split]['images'].append(dict(id=k + 1, file_name=name, width=width, height=height))
+        found, lost = instances(labels[window], min_area)
+        dropped += lost
+        for label, mask, bbox in found:
+            ann_id += 1
+            coco[split]['annotations'].append(dict(
+                id=ann_id, image_id=k + 1, category_id=1, bbox=bbox, area=int(mask.sum()),
+                iscrowd=0, segmentation=encode_rle(mask), attributes=dict(label=label)))
+    write_coco(out_dir, coco, 'StarDist nuclei (2018 Data Science Bowl)')
     return dict(
-        name='stardist_nuclei', source=dict(package='stardist', version=package_version(),
+        name='stardist_nuclei', source=dict(package='stardist', version=package_version('stardist'),
                                             files=['data/images/img2d.tif',
                                                    'data/images/mask2d.tif']),
         image_size=list(img.shape), nuclei=int(len(np.unique(labels)) - (labels == 0).any()),
@@ -159,14 +135,6 @@ def convert(image_path, mask_path, out_dir, tile_size, min_area):
                                                   img_suffix='.png', seg_map_suffix='.png',
                                                   metainfo=dict(classes=CLASSES))}
                  for s in coco})
-
-
-def package_version():
-    from importlib.metadata import PackageNotFoundError, version
-    try:
-        return version('stardist')
-    except PackageNotFoundError:
-        return None
 
 
 def main(argv=None):

@@ -106,8 +106,21 @@ def annotation_problem(ann, img, cats, tol):
     return None
 
 
+class _CountedSkips:
+    """What both checked datasets share: arguments checked by name before building, and the
+    number of dropped entries (``skipped``: one line each)."""
+
+    @classmethod
+    def check_args(cls, **args):
+        check_names(cls, args)
+
+    @property
+    def num_skipped(self):
+        return len(self.skipped)
+
+
 @DATASETS.register_module()
-class CheckedCocoDataset(CocoDataset):
+class CheckedCocoDataset(_CountedSkips, CocoDataset):
     """MMDetection's ``CocoDataset`` that validates the annotation file (module docstring).
 
     Args:
@@ -127,14 +140,6 @@ class CheckedCocoDataset(CocoDataset):
                               f"data_prefix['img'] (mmdet's key), got {prefix!r}",
                               "e.g. data_prefix=dict(img='images/')")
         super().__init__(*args, **kwargs)
-
-    @classmethod
-    def check_args(cls, **args):
-        check_names(cls, args)
-
-    @property
-    def num_skipped(self):
-        return len(self.skipped)
 
     def COCOAPI(self, path):  # noqa: N802  mmdet loads its index through `self.COCOAPI(path)`
         coco = COCO(path)
@@ -192,7 +197,7 @@ class CheckedCocoDataset(CocoDataset):
 
 
 @DATASETS.register_module()
-class CheckedSegDataset(BaseSegDataset):
+class CheckedSegDataset(_CountedSkips, BaseSegDataset):
     """MMSegmentation's ``BaseSegDataset`` that checks its images and segmentation maps (module
     docstring).
 
@@ -207,14 +212,6 @@ class CheckedSegDataset(BaseSegDataset):
         self.skipped = []   # one line per dropped sample
         self._checked, self._bad = set(), set()   # sample indices whose labels were read
         super().__init__(*args, **kwargs)
-
-    @classmethod
-    def check_args(cls, **args):
-        check_names(cls, args)
-
-    @property
-    def num_skipped(self):
-        return len(self.skipped)
 
     def load_data_list(self):
         infos = super().load_data_list()
